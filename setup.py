@@ -1,0 +1,42 @@
+"""Build the Cython hot paths (cext/) into pikadb's compiled modules.
+
+Knobs (environment):
+  PIKADB_CYTHON_ANNOTATE=1   write cext/*.html annotation reports
+  PIKADB_CYTHON_TRACE=1      build with line tracing (for line_profiler / coverage)
+  PIKADB_ONLY_EXT=a,b        build only these extensions (e.g. "resp"), for quick iteration
+"""
+
+import os
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+EXTENSIONS = {
+    # extension short name -> (module name, source)
+    "resp": ("pikadb._resp", "cext/resp.pyx"),
+    "keycodec": ("pikadb._keycodec", "cext/keycodec.pyx"),
+}
+
+only = {n for n in os.environ.get("PIKADB_ONLY_EXT", "").split(",") if n}
+trace = os.environ.get("PIKADB_CYTHON_TRACE") == "1"
+macros = [("CYTHON_TRACE", "1"), ("CYTHON_TRACE_NOGIL", "1")] if trace else []
+
+extensions = [
+    Extension(module, [source], define_macros=macros, extra_compile_args=["-O2"])
+    for name, (module, source) in EXTENSIONS.items()
+    if not only or name in only
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        language_level=3,
+        annotate=os.environ.get("PIKADB_CYTHON_ANNOTATE") == "1",
+        compiler_directives={
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "linetrace": trace,
+        },
+    ),
+)

@@ -1,0 +1,1 @@
+"""Command families. Importing pikadb.commands.registry loads every family into the table."""

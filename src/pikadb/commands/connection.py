@@ -1,0 +1,306 @@
+"""Connection commands: PING, ECHO, QUIT, SELECT, SWAPDB, AUTH, HELLO, RESET and CLIENT."""
+
+from __future__ import annotations
+
+import hmac
+import re
+
+from pikadb import __version__, errors
+from pikadb.commands.table import COMMANDS, command, container
+from pikadb.errors import CommandError
+from pikadb.protocol import OK, PONG, Status, Verbatim
+
+_NAME_OK = re.compile(rb"^[!-~]*$")  # Redis: printable, no spaces (chars '!'..'~')
+
+
+def parse_db_index(c, raw: bytes, bad_int_error: str = errors.NOT_INTEGER) -> int:
+    try:
+        n = int(raw)
+    except ValueError:
+        raise CommandError(bad_int_error) from None
+    if not 0 <= n < len_dbs(c):
+        raise CommandError(errors.DB_INDEX)
+    return n
+
+
+def len_dbs(c) -> int:
+    return c.server.config.get_int("databases")
+
+
+@command("ping", arity=-1, flags="fast stale", group="connection")
+def ping(c, argv):
+    """PING [message]"""
+    if len(argv) > 2:
+        raise errors.wrong_arity("ping")
+    return PONG if len(argv) == 1 else argv[1]
+
+
+@command("echo", arity=2, flags="fast stale", group="connection")
+def echo(c, argv):
+    """ECHO message"""
+    return argv[1]
+
+
+@command("quit", arity=-1, flags="fast stale noscript loading allow_busy no_auth", group="connection")
+def quit_(c, argv):
+    """QUIT"""
+    c.close_after_reply = True
+    return OK
+
+
+@command("select", arity=2, flags="fast stale loading", group="connection")
+def select(c, argv):
+    """SELECT index"""
+    n = parse_db_index(c, argv[1])
+    c.dbindex = n
+    c.db = c.server.database(n)
+    return OK
+
+
+@command("swapdb", arity=3, flags="write fast", group="server")
+def swapdb(c, argv):
+    """SWAPDB index1 index2"""
+    a = parse_db_index(c, argv[1], "ERR invalid first DB index")
+    b = parse_db_index(c, argv[2], "ERR invalid second DB index")
+    c.server.engine.swapdb(a, b)
+    return OK
+
+
+def _check_password(c, user: bytes, password: bytes) -> None:
+    required = c.server.requirepass
+    if user.lower() != b"default" or not hmac.compare_digest(
+        password, required.encode() if required else password
+    ):
+        raise CommandError(errors.WRONGPASS)
+
+
+@command("auth", arity=-2, flags="fast stale loading noscript no_auth allow_busy", group="connection")
+def auth(c, argv):
+    """AUTH [username] password"""
+    if len(argv) > 3:
+        raise CommandError(errors.SYNTAX)
+    if len(argv) == 2:
+        if not c.server.requirepass:
+            raise CommandError(
+                "ERR AUTH <password> called without any password configured for the default "
+                "user. Are you sure your configuration is correct?"
+            )
+        user, password = b"default", argv[1]
+    else:
+        user, password = argv[1], argv[2]
+    _check_password(c, user, password)
+    c.authenticated = True
+    return OK
+
+
+@command("hello", arity=-1, flags="fast stale loading noscript no_auth allow_busy", group="connection")
+def hello(c, argv):
+    """HELLO [protover [AUTH username password] [SETNAME clientname]]"""
+    proto = c.proto
+    if len(argv) >= 2:
+        try:
+            proto = int(argv[1])
+        except ValueError:
+            raise CommandError("ERR Protocol version is not an integer or out of range") from None
+        if proto not in (2, 3):
+            raise CommandError(errors.NOPROTO)
+    i = 2
+    auth_pair = None
+    setname = None
+    while i < len(argv):
+        opt = argv[i].lower()
+        more = len(argv) - i - 1
+        if opt == b"auth" and more >= 2:
+            auth_pair = (argv[i + 1], argv[i + 2])
+            i += 3
+        elif opt == b"setname" and more >= 1:
+            setname = argv[i + 1]
+            i += 2
+        else:
+            raise CommandError(f"ERR Syntax error in HELLO option '{argv[i].decode('utf-8', 'replace')}'")
+    if auth_pair is not None:
+        _check_password(c, *auth_pair)
+        c.authenticated = True
+    if not c.authenticated:
+        raise CommandError(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+            "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+            "select the RESP protocol version at the same time"
+        )
+    if setname is not None:
+        _validate_name(setname)
+        c.name = setname or None
+    c.proto = proto
+    return {
+        b"server": b"pikadb",
+        b"version": b"7.0.15",
+        b"proto": proto,
+        b"id": c.id,
+        b"mode": b"standalone",
+        b"role": b"master",
+        b"modules": [],
+        b"pikadb_version": __version__.encode(),
+    }
+
+
+@command("reset", arity=1, flags="fast stale loading noscript no_auth allow_busy", group="connection")
+def reset(c, argv):
+    """RESET"""
+    c.dbindex = 0
+    c.db = c.server.database(0)
+    c.proto = 2
+    c.name = None
+    c.authenticated = not c.server.requirepass
+    if c.monitor:
+        c.monitor = False
+        c.server.monitors.remove(c)
+    return Status("RESET")
+
+
+# ---- CLIENT ----
+
+container("client", group="connection")
+
+
+def _validate_name(name: bytes) -> None:
+    if not _NAME_OK.match(name):
+        raise CommandError(
+            "ERR Client names cannot contain spaces, newlines or special characters."
+        )
+
+
+@command("client|id", arity=2, flags="noscript loading stale", group="connection")
+def client_id(c, argv):
+    """CLIENT ID"""
+    return c.id
+
+
+@command("client|setname", arity=3, flags="noscript loading stale", group="connection")
+def client_setname(c, argv):
+    """CLIENT SETNAME connection-name"""
+    _validate_name(argv[2])
+    c.name = argv[2] or None
+    return OK
+
+
+@command("client|getname", arity=2, flags="noscript loading stale", group="connection")
+def client_getname(c, argv):
+    """CLIENT GETNAME"""
+    return c.name
+
+
+@command("client|info", arity=2, flags="noscript loading stale", group="connection")
+def client_info(c, argv):
+    """CLIENT INFO"""
+    return Verbatim(c.describe() + "\n")
+
+
+_TYPES = {b"normal": "normal", b"master": "master", b"replica": "replica", b"slave": "replica", b"pubsub": "pubsub"}
+
+
+@command("client|list", arity=-2, flags="admin noscript loading stale", group="connection")
+def client_list(c, argv):
+    """CLIENT LIST [TYPE normal|master|replica|pubsub] [ID client-id [client-id ...]]"""
+    clients = list(c.server.clients.values())
+    if len(argv) == 4 and argv[2].lower() == b"type":
+        kind = _TYPES.get(argv[3].lower())
+        if kind is None:
+            raise CommandError(f"ERR Unknown client type '{argv[3].decode('utf-8', 'replace')}'")
+        clients = [x for x in clients if x.kind() == kind]
+    elif len(argv) >= 4 and argv[2].lower() == b"id":
+        ids = []
+        for raw in argv[3:]:
+            try:
+                n = int(raw)
+            except ValueError:
+                raise CommandError("ERR Invalid client ID") from None
+            if n <= 0:
+                raise CommandError("ERR Invalid client ID")
+            ids.append(n)
+        wanted = set(ids)
+        clients = [x for x in clients if x.id in wanted]
+    elif len(argv) != 2:
+        raise CommandError(errors.SYNTAX)
+    return Verbatim("".join(x.describe() + "\n" for x in sorted(clients, key=lambda x: x.id)))
+
+
+@command("client|kill", arity=-3, flags="admin noscript loading stale", group="connection")
+def client_kill(c, argv):
+    """CLIENT KILL ip:port | CLIENT KILL [ID id] [TYPE type] [USER user] [ADDR ip:port]
+    [LADDR ip:port] [SKIPME yes|no]"""
+    clients = list(c.server.clients.values())
+    if len(argv) == 3:
+        addr = argv[2].decode("utf-8", "replace")
+        for x in clients:
+            if x.peer == addr:
+                _kill(c, x)
+                return OK
+        raise CommandError("ERR No such client")
+    if len(argv) % 2 != 0:
+        raise CommandError(errors.SYNTAX)
+    want_id = want_type = want_user = want_addr = want_laddr = None
+    skipme = True
+    for i in range(2, len(argv), 2):
+        opt, val = argv[i].lower(), argv[i + 1]
+        if opt == b"id":
+            try:
+                want_id = int(val)
+            except ValueError:
+                want_id = 0
+            if want_id <= 0:
+                raise CommandError("ERR client-id should be greater than 0")
+        elif opt == b"type":
+            want_type = _TYPES.get(val.lower())
+            if want_type is None:
+                raise CommandError(f"ERR Unknown client type '{val.decode('utf-8', 'replace')}'")
+        elif opt == b"user":
+            want_user = val.decode("utf-8", "replace")
+            if want_user != "default":
+                raise CommandError(f"ERR No such user '{want_user}'")
+        elif opt == b"addr":
+            want_addr = val.decode("utf-8", "replace")
+        elif opt == b"laddr":
+            want_laddr = val.decode("utf-8", "replace")
+        elif opt == b"skipme":
+            v = val.lower()
+            if v not in (b"yes", b"no"):
+                raise CommandError(errors.SYNTAX)
+            skipme = v == b"yes"
+        else:
+            raise CommandError(errors.SYNTAX)
+    killed = 0
+    for x in clients:
+        if want_id is not None and x.id != want_id:
+            continue
+        if want_type is not None and x.kind() != want_type:
+            continue
+        if want_user is not None and x.user != want_user:
+            continue
+        if want_addr is not None and x.peer != want_addr:
+            continue
+        if want_laddr is not None and x.local != want_laddr:
+            continue
+        if x is c and skipme:
+            continue
+        _kill(c, x)
+        killed += 1
+    return killed
+
+
+def _kill(c, target) -> None:
+    if target is c:
+        c.close_after_reply = True  # the reply still reaches the caller, then it closes
+    else:
+        target.close()
+
+
+@command("client|help", arity=2, flags="loading stale", group="connection")
+def client_help(c, argv):
+    """CLIENT HELP"""
+    lines = ["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"]
+    for name in sorted(COMMANDS[b"client"].subcommands):
+        sub = COMMANDS[b"client"].subcommands[name]
+        lines.append(f"{name.decode().upper()}")
+        if sub.doc:
+            lines.append(f"    {sub.doc}")
+    return [Status(x) for x in lines]

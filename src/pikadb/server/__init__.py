@@ -1,0 +1,1 @@
+"""pikad: the server process (network, dispatch, cron, lifecycle)."""

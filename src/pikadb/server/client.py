@@ -1,0 +1,167 @@
+"""One client connection: an asyncio Protocol around the sans-IO RESP parser.
+
+data_received feeds the parser, runs every complete command through the dispatcher and
+writes all replies of that read in one transport.write, so a pipeline of thousands of
+commands costs one syscall per read rather than one per command. A protocol error answers
+'-ERR Protocol error: ...' after the replies of the commands before it, then closes this
+connection only. Flow control: when the peer does not read its replies, reading from it
+pauses, so a client cannot make the server buffer unbounded output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from pikadb.log import log
+from pikadb.protocol import Parser, ProtocolError
+
+if TYPE_CHECKING:
+    from pikadb.commands.table import Command
+    from pikadb.server.server import Server
+
+_MAX_CLIENTS_REACHED = b"-ERR max number of clients reached\r\n"
+
+
+class Client(asyncio.Protocol):
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.id = server.next_client_id()
+        self.parser = Parser(max_bulk=server.config.get_int("proto-max-bulk-len"))
+        self.dbindex = 0
+        self.db = server.database(0)
+        self.proto = 2
+        self.name: bytes | None = None
+        self.authenticated = not server.requirepass
+        self.user = "default"
+        self.argv: list[bytes] = []
+        self.cmd: Command | None = None
+        self.monitor = False
+        self.close_after_reply = False
+        self.closed = False
+        self.created = time.time()
+        self.last_interaction = time.monotonic()
+        self.peer = "?:0"
+        self.local = "?:0"
+        self.fd = -1
+        self.transport: asyncio.Transport | None = None
+        self._paused = False
+        self._dispatch = server.dispatcher.call
+
+    # ---- asyncio.Protocol ----
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.peer = _addr(transport.get_extra_info("peername"))
+        self.local = _addr(transport.get_extra_info("sockname"))
+        sock = transport.get_extra_info("socket")
+        self.fd = sock.fileno() if sock is not None else -1
+        server = self.server
+        server.stats.total_connections_received += 1
+        if len(server.clients) >= server.maxclients:
+            server.stats.rejected_connections += 1
+            transport.write(_MAX_CLIENTS_REACHED)
+            transport.close()
+            self.closed = True
+            return
+        server.clients[self.id] = self
+        # Replies are written once per read; above 4 MB of unread output, stop reading.
+        transport.set_write_buffer_limits(high=4 * 1024 * 1024)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.client_gone(self)
+
+    def pause_writing(self) -> None:
+        if self.transport is not None and not self._paused:
+            self._paused = True
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and self._paused:
+            self._paused = False
+            if not self.closed:
+                self.transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        if self.closed or self.close_after_reply:
+            return
+        server = self.server
+        stats = server.stats
+        stats.total_net_input_bytes += len(data)
+        stats.total_reads_processed += 1
+        self.last_interaction = time.monotonic()
+        parser = self.parser
+        parser.feed(data)
+        out: list[bytes] = []
+        dispatch = self._dispatch
+        try:
+            while True:
+                argv = parser.gets()
+                if argv is None:
+                    break
+                out.append(dispatch(self, argv))
+                if self.close_after_reply:
+                    break
+        except ProtocolError as e:
+            out.append(b"-ERR " + str(e).encode() + b"\r\n")
+            log.verbose(f"Protocol error ({e}) from client: {self.describe()}")
+            self.close_after_reply = True
+        if parser.buffered() > server.query_buffer_limit:
+            log.warning(f"Closing client that reached max query buffer length: {self.describe()}")
+            self.close_after_reply = True
+        self.write(b"".join(out) if len(out) != 1 else out[0])
+        if self.close_after_reply:
+            self.close()
+
+    # ---- output and lifecycle ----
+
+    def write(self, data: bytes) -> None:
+        if data and self.transport is not None and not self.closed:
+            self.server.stats.total_net_output_bytes += len(data)
+            self.server.stats.total_writes_processed += 1
+            self.transport.write(data)
+
+    def close(self) -> None:
+        """Close after the pending output is flushed."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    # ---- introspection (CLIENT LIST / INFO) ----
+
+    def flags(self) -> str:
+        f = ""
+        if self.monitor:
+            f += "O"
+        if self.close_after_reply:
+            f += "c"
+        return f or "N"
+
+    def kind(self) -> str:
+        """CLIENT KILL/LIST TYPE: normal | master | replica | pubsub."""
+        return "normal"
+
+    def describe(self) -> str:
+        now = time.time()
+        idle = int(time.monotonic() - self.last_interaction)
+        cmd = self.cmd.name if self.cmd is not None else "NULL"
+        name = (self.name or b"").decode("utf-8", "replace")
+        qbuf = self.parser.buffered()
+        return (
+            f"id={self.id} addr={self.peer} laddr={self.local} fd={self.fd} name={name} "
+            f"age={int(now - self.created)} idle={idle} flags={self.flags()} db={self.dbindex} "
+            f"sub=0 psub=0 ssub=0 multi=-1 qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 "
+            f"rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user={self.user} "
+            f"redir=-1 resp={self.proto}"
+        )
+
+
+def _addr(info: object) -> str:
+    if isinstance(info, tuple) and len(info) >= 2:
+        host = info[0]
+        return f"[{host}]:{info[1]}" if ":" in str(host) else f"{host}:{info[1]}"
+    if isinstance(info, str):
+        return info
+    return "?:0"

@@ -1,0 +1,109 @@
+"""The dispatcher: every command passes here and every policy is applied here, in one order.
+
+    lookup -> auth -> arity -> (transactions, read-only replica, routing: later issues) -> execute
+
+Handlers never re-check these. The reply comes back encoded for the client's protocol;
+errors raised by handlers become '-<text>' replies and are counted for INFO errorstats.
+Timing per command feeds INFO commandstats and SLOWLOG; MONITOR clients see each command.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from pikadb import errors
+from pikadb.commands.table import Command, lookup
+from pikadb.errors import CommandError
+from pikadb.protocol import encode
+
+if TYPE_CHECKING:
+    from pikadb.server.client import Client
+    from pikadb.server.server import Server
+
+_perf_ns = time.perf_counter_ns
+
+
+class CommandStats:
+    """INFO commandstats counters for one command (kept beside, not inside, the table)."""
+
+    __slots__ = ("calls", "failed", "rejected", "usec")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.usec = 0
+        self.rejected = 0
+        self.failed = 0
+
+
+def error_reply(text: str) -> bytes:
+    # Redis replaces newlines in error texts so the reply stays one line.
+    return b"-" + text.replace("\r", " ").replace("\n", " ").encode("utf-8", "replace") + b"\r\n"
+
+
+class Dispatcher:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.stats = server.stats
+        self.cmdstats: dict[str, CommandStats] = {}
+
+    def stats_for(self, cmd: Command) -> CommandStats:
+        st = self.cmdstats.get(cmd.name)
+        if st is None:
+            st = self.cmdstats[cmd.name] = CommandStats()
+        return st
+
+    def reject(self, err: CommandError, cmd: Command | None) -> bytes:
+        self._count_error(err.text)
+        if cmd is not None:
+            self.stats_for(cmd).rejected += 1
+        return error_reply(err.text)
+
+    def _count_error(self, text: str) -> None:
+        self.stats.total_error_replies += 1
+        prefix = text.split(" ", 1)[0]
+        self.stats.errors[prefix] += 1
+
+    def call(self, c: Client, argv: list[bytes]) -> bytes:
+        """Run one command for client c; return the encoded reply."""
+        server = self.server
+        cmd = lookup(argv)
+        if cmd is None:
+            return self.reject(errors.unknown_command(argv[0], argv[1:]), None)
+        if not c.authenticated and not cmd.no_auth:
+            return self.reject(CommandError(errors.NOAUTH), cmd)
+        if cmd.handler is None:
+            # A container whose subcommand is missing or unknown.
+            if len(argv) == 1 or not cmd.arity_ok(len(argv)):
+                return self.reject(errors.wrong_arity(cmd.name), cmd)
+            return self.reject(errors.unknown_subcommand(argv[1], cmd.name), cmd)
+        if not cmd.arity_ok(len(argv)):
+            if cmd.parent is not None:
+                parent, sub = cmd.name.split("|", 1)
+                return self.reject(errors.wrong_arity_sub(parent, sub), cmd)
+            return self.reject(errors.wrong_arity(cmd.name), cmd)
+
+        if server.monitors and "admin" not in cmd.flags and "skip_monitor" not in cmd.flags:
+            server.feed_monitors(c, argv)
+
+        c.argv = argv
+        c.cmd = cmd
+        start = _perf_ns()
+        try:
+            reply = encode(cmd.handler(c, argv), c.proto)
+        except CommandError as e:
+            reply = error_reply(e.text)
+            self._count_error(e.text)
+            self.stats_for(cmd).failed += 1
+        duration_us = (_perf_ns() - start) // 1000
+        st = self.cmdstats.get(cmd.name)
+        if st is None:
+            st = self.stats_for(cmd)
+        st.calls += 1
+        st.usec += duration_us
+        self.stats.total_commands_processed += 1
+        if duration_us >= server.slowlog_threshold_us >= 0 and "skip_slowlog" not in cmd.flags:
+            server.slowlog.add(
+                argv, duration_us, c.peer.encode(), c.name or b"", server.slowlog_max_len
+            )
+        return reply

@@ -1,0 +1,227 @@
+"""The server state of one pikad process and its lifecycle.
+
+Owns the configuration, the storage engine, the connected clients, stats, SLOWLOG and
+MONITOR fan-out, and the cron (Redis's serverCron: active expiry, idle-client timeouts,
+instantaneous metrics) that runs `hz` times a second on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import time
+from typing import TYPE_CHECKING
+
+from pikadb.commands import registry  # noqa: F401  (fills the command table)
+from pikadb.config import Config
+from pikadb.log import log
+from pikadb.server.dispatch import Dispatcher
+from pikadb.server.slowlog import SlowLog
+from pikadb.server.stats import Stats
+from pikadb.storage.engine import Database, Engine
+
+if TYPE_CHECKING:
+    from pikadb.server.client import Client
+
+
+def _repr_arg(a: bytes) -> str:
+    """sdscatrepr: quote and escape an argument for MONITOR output."""
+    out = ['"']
+    for ch in a:
+        if ch in (0x22, 0x5C):
+            out.append("\\" + chr(ch))
+        elif ch == 0x0A:
+            out.append("\\n")
+        elif ch == 0x0D:
+            out.append("\\r")
+        elif ch == 0x09:
+            out.append("\\t")
+        elif ch == 0x07:
+            out.append("\\a")
+        elif ch == 0x08:
+            out.append("\\b")
+        elif 0x20 <= ch < 0x7F:
+            out.append(chr(ch))
+        else:
+            out.append(f"\\x{ch:02x}")
+    out.append('"')
+    return "".join(out)
+
+
+class Server:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.stats = Stats()
+        self.slowlog = SlowLog()
+        self.dispatcher = Dispatcher(self)
+        self.clients: dict[int, Client] = {}
+        self.monitors: list[Client] = []
+        self.start_time = time.time()
+        self.run_id = secrets.token_hex(20)
+        self.replid = secrets.token_hex(20)
+        self.lastsave = int(time.time())
+        self._stop_event = asyncio.Event()
+        self.engine: Engine | None = None
+        self._next_client_id = 0
+        self._servers: list[asyncio.base_events.Server] = []
+        self._cron_task: asyncio.Task | None = None
+        self._exit_code = 0
+        self._stopping = False
+        self._dbs: list[Database] = []
+        self._apply_config()
+        for name in (
+            "requirepass",
+            "maxclients",
+            "slowlog-log-slower-than",
+            "slowlog-max-len",
+            "client-query-buffer-limit",
+            "timeout",
+            "hz",
+        ):
+            config.on_change(name, lambda _v: self._apply_config())
+        config.on_change("loglevel", lambda v: log.configure(v, config.get("logfile")))
+        config.on_change("sync-writes", self._set_sync_writes)
+        config.on_change("proto-max-bulk-len", self._set_max_bulk)
+
+    # ---- configuration that the hot path reads as plain attributes ----
+
+    def _apply_config(self) -> None:
+        c = self.config
+        self.requirepass = c.get("requirepass")
+        self.maxclients = c.get_int("maxclients")
+        self.slowlog_threshold_us = c.get_int("slowlog-log-slower-than")
+        self.slowlog_max_len = c.get_int("slowlog-max-len")
+        self.query_buffer_limit = c.get_int("client-query-buffer-limit")
+        self.idle_timeout = c.get_int("timeout")
+        self.hz = max(1, min(500, c.get_int("hz")))
+
+    def _set_sync_writes(self, value: str) -> None:
+        if self.engine is not None:
+            self.engine.sync_writes = value == "yes"
+
+    def _set_max_bulk(self, value: str) -> None:
+        for cl in self.clients.values():
+            cl.parser.max_bulk = int(value)
+
+    # ---- what handlers use (pikadb.commands.context.ServerContext) ----
+
+    def database(self, index: int) -> Database:
+        return self._dbs[index]
+
+    def next_client_id(self) -> int:
+        self._next_client_id += 1
+        return self._next_client_id
+
+    def client_gone(self, c: Client) -> None:
+        self.clients.pop(c.id, None)
+        if c.monitor:
+            with contextlib.suppress(ValueError):
+                self.monitors.remove(c)
+
+    def feed_monitors(self, c: Client, argv: list[bytes]) -> None:
+        now = time.time()
+        line = f"+{now:.6f} [{c.dbindex} {c.peer}] " + " ".join(_repr_arg(a) for a in argv)
+        data = line.encode() + b"\r\n"
+        for m in self.monitors:
+            if m is not c:
+                m.write(data)
+
+    def request_shutdown(self, exit_code: int = 0) -> None:
+        """SHUTDOWN / SIGTERM: stop accepting, close clients, close RocksDB, exit."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self._exit_code = exit_code
+        log.warning("User requested shutdown...")
+        asyncio.get_running_loop().call_soon(self._stop_event.set)
+
+    # ---- lifecycle ----
+
+    def open_storage(self) -> None:
+        c = self.config
+        path = os.path.abspath(c.get("dir"))
+        self.engine = Engine.open(
+            path,
+            shards=c.get_int("shards"),
+            sync_writes=c.get_bool("sync-writes"),
+            block_cache_size=c.get_int("rocksdb-block-cache-size"),
+            write_buffer_size=c.get_int("rocksdb-write-buffer-size"),
+            databases=c.get_int("databases"),
+        )
+        self._dbs = [self.engine.db(i) for i in range(c.get_int("databases"))]
+        log.notice(
+            f"Storage opened at {path}: {self.engine.nshards} shard(s), "
+            f"{len(self._dbs)} databases"
+        )
+
+    async def serve(self) -> int:
+        loop = asyncio.get_running_loop()
+        port = self.config.get_int("port")
+        binds = self.config.get("bind").split()
+        for addr in binds:
+            optional = addr.startswith("-")
+            host = addr.lstrip("-")
+            if host == "*":
+                host = "0.0.0.0"
+            try:
+                srv = await loop.create_server(
+                    self._new_client, host, port, reuse_address=True, backlog=511
+                )
+            except OSError as e:
+                if optional:
+                    continue
+                log.warning(f"Warning: Could not create server TCP listening socket {host}:{port}: {e}")
+                raise SystemExit(1) from None
+            self._servers.append(srv)
+        log.notice(f"Ready to accept connections tcp on {' '.join(binds)}:{port}")
+        self._cron_task = asyncio.create_task(self._cron())
+        await self._stop_event.wait()
+        await self._shutdown()
+        return self._exit_code
+
+    def _new_client(self) -> asyncio.Protocol:
+        from pikadb.server.client import Client
+
+        return Client(self)
+
+    async def _shutdown(self) -> None:
+        for srv in self._servers:
+            srv.close()
+        if self._cron_task is not None:
+            self._cron_task.cancel()
+        for cl in list(self.clients.values()):
+            if cl.transport is not None:
+                cl.transport.abort()
+        if self.engine is not None:
+            self.engine.close()
+            log.notice("RocksDB closed cleanly.")
+        log.warning("pikadb is now ready to exit, bye bye...")
+
+    async def _cron(self) -> None:
+        """hz times a second: active expiry (25% of the period at most), idle clients, metrics."""
+        tick = 0
+        while True:
+            period = 1.0 / self.hz
+            await asyncio.sleep(period)
+            tick += 1
+            try:
+                if self.engine is not None:
+                    self.stats.expired_keys += self.engine.active_expire_cycle(period * 0.25)
+                if tick % max(1, self.hz // 10) == 0:
+                    self.stats.sample()
+                if self.idle_timeout and tick % self.hz == 0:
+                    self._close_idle_clients()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the cron must survive anything one cycle hits
+                log.warning(f"cron: {type(e).__name__}: {e}")
+
+    def _close_idle_clients(self) -> None:
+        now = time.monotonic()
+        for cl in list(self.clients.values()):
+            if not cl.monitor and now - cl.last_interaction > self.idle_timeout:
+                log.verbose(f"Closing idle client {cl.describe()}")
+                cl.close()
+
