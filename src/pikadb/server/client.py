@@ -33,6 +33,7 @@ class Client(asyncio.Protocol):
         self.db = server.database(0)
         self.proto = 2
         self.name: bytes | None = None
+        self._authenticated = False
         self.authenticated = not server.requirepass
         self.user = "default"
         self.argv: list[bytes] = []
@@ -49,11 +50,21 @@ class Client(asyncio.Protocol):
         self._paused = False
         self._dispatch = server.dispatcher.call
 
+    @property
+    def authenticated(self) -> bool:
+        return self._authenticated
+
+    @authenticated.setter
+    def authenticated(self, value: bool) -> None:
+        # Before AUTH, Redis caps multibulk counts (10) and bulk lengths (16 KB) so that an
+        # unauthenticated peer cannot make the server buffer much; the parser enforces it.
+        self._authenticated = value
+        self.parser.auth_required = not value
+
     # ---- asyncio.Protocol ----
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  (uvloop's TCPTransport)
         self.peer = _addr(transport.get_extra_info("peername"))
         self.local = _addr(transport.get_extra_info("sockname"))
         sock = transport.get_extra_info("socket")
@@ -106,7 +117,8 @@ class Client(asyncio.Protocol):
                 if self.close_after_reply:
                     break
         except ProtocolError as e:
-            out.append(b"-ERR " + str(e).encode() + b"\r\n")
+            # latin-1: "expected '$', got 'c'" carries the offending raw byte.
+            out.append(b"-ERR " + str(e).encode("latin-1", "replace") + b"\r\n")
             log.verbose(f"Protocol error ({e}) from client: {self.describe()}")
             self.close_after_reply = True
         if parser.buffered() > server.query_buffer_limit:
