@@ -306,7 +306,8 @@ class Config:
             p = self.param(pat.decode("utf-8", "replace"))
             if p is None:
                 return []
-            return [(pattern.decode("utf-8", "replace").lower(), self.values[p.name])]
+            # Redis answers an exact name with the name as the client spelled it.
+            return [(pattern.decode("utf-8", "replace"), self.values[p.name])]
         for name in list(PARAMS) + list(ALIASES):
             if stringmatch(pat, name.encode(), nocase=True):
                 out.append((name, self.get(name)))

@@ -100,7 +100,7 @@ REDIS_PARAMS: tuple[tuple[str, str, str, bool, dict], ...] = (
     ('masterauth', 'string', '', True, {}),
     ('masteruser', 'string', '', True, {}),
     ('maxclients', 'int', '10000', True, {'min': 1, 'max': 4294967295}),
-    ('maxmemory', 'memory', '1073741824', True, {}),
+    ('maxmemory', 'memory', '0', True, {}),
     ('maxmemory-clients', 'special', '0', True, {'error': 'argument must be a memory or percent value'}),
     ('maxmemory-eviction-tenacity', 'int', '10', True, {'min': 0, 'max': 100}),
     ('maxmemory-policy', 'enum', 'noeviction', True, {'choices': ('volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'noeviction')}),

@@ -39,13 +39,27 @@ STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 
 def unknown_command(name: bytes, args: list[bytes]) -> CommandError:
     """Redis: ERR unknown command 'foo', with args beginning with: 'a' 'b' """
-    shown = "".join(f"'{_show(a)}' " for a in args)
+    # Redis stops adding arguments once the text reaches 128 characters, and cuts the
+    # last one it adds to fit.
+    shown = ""
+    for a in args:
+        if len(shown) >= 128:
+            break
+        shown += "'" + a[: 128 - len(shown)].decode("utf-8", "replace") + "' "
     return CommandError(f"ERR unknown command '{_show(name)}', with args beginning with: {shown}")
 
 
 def unknown_subcommand(sub: bytes, cmd: str) -> CommandError:
     return CommandError(
         f"ERR unknown subcommand '{_show(sub)}'. Try {cmd.upper()} HELP."
+    )
+
+
+def subcommand_syntax(sub: bytes, cmd: str) -> CommandError:
+    """Redis's addReplySubcommandSyntaxError, for subcommands that check their own argc."""
+    return CommandError(
+        f"ERR unknown subcommand or wrong number of arguments for '{_show(sub)}'. "
+        f"Try {cmd.upper()} HELP."
     )
 
 

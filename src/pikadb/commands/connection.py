@@ -5,7 +5,8 @@ from __future__ import annotations
 import hmac
 import re
 
-from pikadb import __version__, errors
+from pikadb import errors
+from pikadb.commands.args import int32_arg
 from pikadb.commands.table import COMMANDS, command, container
 from pikadb.errors import CommandError
 from pikadb.protocol import OK, PONG, Status, Verbatim
@@ -13,10 +14,13 @@ from pikadb.protocol import OK, PONG, Status, Verbatim
 _NAME_OK = re.compile(rb"^[!-~]*$")  # Redis: printable, no spaces (chars '!'..'~')
 
 
-def parse_db_index(c, raw: bytes, bad_int_error: str = errors.NOT_INTEGER) -> int:
+def parse_db_index(c, raw: bytes, bad_int_error: str | None = None) -> int:
+    """getIntFromObjectOrReply: a custom message, when given, replaces both int errors."""
     try:
-        n = int(raw)
-    except ValueError:
+        n = int32_arg(raw)
+    except CommandError:
+        if bad_int_error is None:
+            raise
         raise CommandError(bad_int_error) from None
     if not 0 <= n < len_dbs(c):
         raise CommandError(errors.DB_INDEX)
@@ -124,7 +128,7 @@ def hello(c, argv):
     if not c.authenticated:
         raise CommandError(
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-            "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+            "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
             "select the RESP protocol version at the same time"
         )
     if setname is not None:
@@ -139,7 +143,6 @@ def hello(c, argv):
         b"mode": b"standalone",
         b"role": b"master",
         b"modules": [],
-        b"pikadb_version": __version__.encode(),
     }
 
 
@@ -214,9 +217,7 @@ def client_list(c, argv):
                 n = int(raw)
             except ValueError:
                 raise CommandError("ERR Invalid client ID") from None
-            if n <= 0:
-                raise CommandError("ERR Invalid client ID")
-            ids.append(n)
+            ids.append(n)  # ids <= 0 match nobody, as in Redis
         wanted = set(ids)
         clients = [x for x in clients if x.id in wanted]
     elif len(argv) != 2:

@@ -155,7 +155,7 @@ def slowlog_get(c, argv):
         if count < -1:
             raise CommandError("ERR count should be greater than or equal to -1")
     elif len(argv) > 3:
-        raise errors.wrong_arity_sub("slowlog", "get")
+        raise errors.subcommand_syntax(argv[1], "slowlog")
     if count != -1:
         entries = entries[:count]
     return [[e.id, e.time, e.duration_us, e.argv, e.peer, e.name] for e in entries]
@@ -206,7 +206,7 @@ def config_get(c, argv):
 
 
 def _config_value(c, name: str, value: str) -> str:
-    if name == "dir":
+    if name.lower() == "dir":
         return os.path.abspath(value)
     return value
 
@@ -215,8 +215,7 @@ def _config_value(c, name: str, value: str) -> str:
 def config_set(c, argv):
     """CONFIG SET parameter value [parameter value ...]"""
     if len(argv) % 2 != 0:
-        name = argv[-1].decode("utf-8", "replace")
-        raise CommandError(f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
+        raise CommandError(errors.SYNTAX)
     pairs = [
         (argv[i].decode("utf-8", "replace"), argv[i + 1].decode("utf-8", "replace"))
         for i in range(2, len(argv), 2)
@@ -354,7 +353,7 @@ def command_docs(c, argv):
     return out
 
 
-@command("command|getkeys", arity=-3, flags="loading stale", group="server")
+@command("command|getkeys", arity=-4, flags="loading stale", group="server")
 def command_getkeys(c, argv):
     """COMMAND GETKEYS command [arg ...]"""
     target = argv[2:]

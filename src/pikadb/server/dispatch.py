@@ -10,11 +10,13 @@ Timing per command feeds INFO commandstats and SLOWLOG; MONITOR clients see each
 from __future__ import annotations
 
 import time
+import traceback
 from typing import TYPE_CHECKING
 
 from pikadb import errors
 from pikadb.commands.table import Command, lookup
 from pikadb.errors import CommandError
+from pikadb.log import log
 from pikadb.protocol import encode
 
 if TYPE_CHECKING:
@@ -72,11 +74,11 @@ class Dispatcher:
             return self.reject(errors.unknown_command(argv[0], argv[1:]), None)
         if not c.authenticated and not cmd.no_auth:
             return self.reject(CommandError(errors.NOAUTH), cmd)
-        if cmd.handler is None:
-            # A container whose subcommand is missing or unknown.
-            if len(argv) == 1 or not cmd.arity_ok(len(argv)):
-                return self.reject(errors.wrong_arity(cmd.name), cmd)
+        if cmd.subcommands and len(argv) > 1:
+            # lookup() found no such subcommand of this container.
             return self.reject(errors.unknown_subcommand(argv[1], cmd.name), cmd)
+        if cmd.handler is None:
+            return self.reject(errors.wrong_arity(cmd.name), cmd)
         if not cmd.arity_ok(len(argv)):
             if cmd.parent is not None:
                 parent, sub = cmd.name.split("|", 1)
@@ -94,6 +96,13 @@ class Dispatcher:
         except CommandError as e:
             reply = error_reply(e.text)
             self._count_error(e.text)
+            self.stats_for(cmd).failed += 1
+        except Exception as e:
+            # A bug in one handler must not take the connection or the server down.
+            log.warning(f"Internal error in '{cmd.name}': {traceback.format_exc()}")
+            text = f"ERR internal error in '{cmd.name}': {type(e).__name__}: {e}"
+            reply = error_reply(text)
+            self._count_error(text)
             self.stats_for(cmd).failed += 1
         duration_us = (_perf_ns() - start) // 1000
         st = self.cmdstats.get(cmd.name)
