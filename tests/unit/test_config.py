@@ -108,7 +108,7 @@ def test_matching_globs_include_aliases():
     names = dict(cfg.matching(b"*max-*-entries*"))
     assert "hash-max-listpack-entries" in names
     assert "hash-max-ziplist-entries" in names
-    assert dict(cfg.matching(b"PORT")) == {"port": "9221"}
+    assert dict(cfg.matching(b"PORT")) == {"PORT": "9221"}  # echoed as spelled, like Redis
 
 
 def test_rewrite_keeps_comments_and_updates(tmp_path):

@@ -101,6 +101,13 @@ class Server:
         if self.engine is not None:
             self.engine.sync_writes = value == "yes"
 
+    def _apply_access_tracking(self) -> None:
+        """OBJECT FREQ needs LFU counters, kept only under an LFU maxmemory-policy (as Redis)."""
+        access = self.engine.access
+        access.lfu_enabled = self.config.get("maxmemory-policy").endswith("lfu")
+        access.lfu_log_factor = self.config.get_int("lfu-log-factor")
+        access.lfu_decay_time = self.config.get_int("lfu-decay-time")
+
     def _set_max_bulk(self, value: str) -> None:
         for cl in self.clients.values():
             cl.parser.max_bulk = int(value)
@@ -151,6 +158,9 @@ class Server:
             databases=c.get_int("databases"),
         )
         self._dbs = [self.engine.db(i) for i in range(c.get_int("databases"))]
+        self._apply_access_tracking()
+        for name in ("maxmemory-policy", "lfu-log-factor", "lfu-decay-time"):
+            c.on_change(name, lambda _v: self._apply_access_tracking())
         log.notice(
             f"Storage opened at {path}: {self.engine.nshards} shard(s), "
             f"{len(self._dbs)} databases"

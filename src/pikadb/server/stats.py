@@ -38,7 +38,7 @@ class Stats:
         self.rejected_connections = 0
 
     def reset(self) -> None:
-        """CONFIG RESETSTAT (connection totals are kept, as Redis keeps them too? no: reset)."""
+        """CONFIG RESETSTAT: every counter back to zero, as Redis's resetServerStats."""
         self.total_commands_processed = 0
         self.total_net_input_bytes = 0
         self.total_net_output_bytes = 0
@@ -46,6 +46,7 @@ class Stats:
         self.total_reads_processed = 0
         self.total_writes_processed = 0
         self.expired_keys = 0
+        self.lazy_expired_base = 0
         self.keyspace_hits = 0
         self.keyspace_misses = 0
         self.errors: dict[str, int] = defaultdict(int)  # error prefix -> count (INFO errorstats)

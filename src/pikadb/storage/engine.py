@@ -1,0 +1,327 @@
+"""The storage engine: a data directory of N RocksDB shards holding `databases` logical dbs.
+
+    engine = Engine.open(path, shards=N, sync_writes=False, databases=16)
+    db = engine.db(0)             # Database: the keyspace API command handlers use
+    engine.active_expire_cycle(0.025)
+    engine.close()
+
+Layout and frozen encodings: pikadb.storage.encoding. Opening takes an exclusive flock on
+<dir>/LOCK (and RocksDB takes its own per shard), so a second process fails fast with
+DataDirLocked naming the directory. The shard count is written into <dir>/PIKADB when the
+directory is created and wins over the `shards` argument afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from typing import Any
+
+from rocksdict import Cache, WriteBatch
+
+from pikadb.storage import expire as _expire
+from pikadb.storage.access import AccessTable
+from pikadb.storage.database import Database
+from pikadb.storage.encoding import (
+    FORMAT_FILE,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    LOCK_FILE,
+    MAX_DATABASES,
+    P_END,
+    P_META,
+    SHARDS_DIR,
+    SLOT_MAP,
+    SYS_DBMAP,
+    decode_dbmap,
+    encode_dbmap,
+)
+from pikadb.storage.scan import CursorTable
+from pikadb.storage.shard import Shard, ShardOpenError, rocksdb_options
+
+__all__ = ["DataDirLocked", "Database", "Engine", "StorageError"]
+
+
+class StorageError(Exception):
+    """The data directory cannot be used (bad format file, unreadable, ...)."""
+
+
+class DataDirLocked(StorageError):
+    """Another process has the data directory open."""
+
+    def __init__(self, path: str, detail: str = "") -> None:
+        msg = (
+            f"Data directory {path} is locked: another pikad process is using it "
+            "(only one process may open a data directory at a time)"
+        )
+        if detail:
+            msg += f" [{detail}]"
+        super().__init__(msg)
+        self.path = path
+
+
+class Engine:
+    def __init__(self) -> None:  # use Engine.open()
+        self.path = ""
+        self.shards: list[Shard] = []
+        self.nshards = 0
+        self.databases = 0
+        self.access = AccessTable()
+        self.cursors = CursorTable()
+        self.lazy_expired = 0  # keys deleted on access because they were past their TTL
+        self.active_expired = 0
+        # Delete an expired key when a read finds it (Redis masters do; a replica must not
+        # write on its own: replication turns this off there).
+        self.lazy_expire_on_read = True
+        self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off
+        self.dbmap: list[int] = []  # logical db -> physical db id
+        self._dbmap_generation = 0
+        self._dbs: list[Database] = []
+        self._lock_fd: int | None = None
+        self._sync_writes = False
+        self._expire_cursor = 0
+        self.closed = True
+
+    # ---- opening ----
+
+    @classmethod
+    def open(
+        cls,
+        path: str,
+        *,
+        shards: int = 1,
+        sync_writes: bool = False,
+        block_cache_size: int | None = None,
+        write_buffer_size: int | None = None,
+        databases: int = 16,
+    ) -> Engine:
+        if not 1 <= databases <= MAX_DATABASES:
+            raise StorageError(f"databases must be between 1 and {MAX_DATABASES}")
+        if shards < 1:
+            raise StorageError("shards must be >= 1")
+        self = cls()
+        self.path = os.path.abspath(path)
+        os.makedirs(self.path, exist_ok=True)
+        self._lock()
+        try:
+            nshards = self._read_or_create_format(shards)
+            cache = Cache(block_cache_size) if block_cache_size else None
+            options = rocksdb_options(cache, write_buffer_size)
+            for i in range(nshards):
+                shard_path = os.path.join(self.path, SHARDS_DIR, str(i))
+                try:
+                    self.shards.append(Shard(i, shard_path, options, sync_writes))
+                except ShardOpenError as e:
+                    if e.locked:
+                        raise DataDirLocked(self.path, str(e)) from None
+                    raise StorageError(f"cannot open shard {shard_path}: {e}") from None
+            self.nshards = nshards
+            self._sync_writes = sync_writes
+            self.databases = databases
+            self._load_dbmap(databases)
+            self._dbs = [Database(self, i, self.dbmap[i]) for i in range(databases)]
+        except BaseException:
+            self._close_shards()
+            self._unlock()
+            raise
+        self.closed = False
+        return self
+
+    def _lock(self) -> None:
+        fd = os.open(os.path.join(self.path, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DataDirLocked(self.path) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _read_or_create_format(self, shards: int) -> int:
+        fpath = os.path.join(self.path, FORMAT_FILE)
+        if os.path.exists(fpath):
+            try:
+                with open(fpath) as f:
+                    info = json.load(f)
+                ok = info.get("format") == FORMAT_NAME and isinstance(info.get("shards"), int)
+            except (OSError, ValueError) as e:
+                raise StorageError(f"cannot read {fpath}: {e}") from None
+            if not ok:
+                raise StorageError(f"{fpath} is not a pikadb format file")
+            if info.get("version", 0) > FORMAT_VERSION:
+                raise StorageError(
+                    f"{self.path} was written by a newer pikadb (format version "
+                    f"{info.get('version')} > {FORMAT_VERSION})"
+                )
+            if info.get("slot_map", SLOT_MAP) != SLOT_MAP:
+                raise StorageError(f"{fpath}: unknown slot map {info.get('slot_map')!r}")
+            return int(info["shards"])
+        if os.path.isdir(os.path.join(self.path, SHARDS_DIR)):
+            raise StorageError(f"{self.path} has shard data but no {FORMAT_FILE} file")
+        info = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "shards": shards,
+            "slot_map": SLOT_MAP,
+            "created_at": int(time.time()),
+        }
+        tmp = fpath + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(info, f)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, fpath)
+        return shards
+
+    def _load_dbmap(self, databases: int) -> None:
+        """The newest map any shard has (a crash mid-SWAPDB leaves shards disagreeing)."""
+        best: tuple[int, list[int]] = (-1, [])
+        stored = []
+        for shard in self.shards:
+            raw = shard.get(SYS_DBMAP)
+            m = decode_dbmap(raw) if raw else (-1, [])
+            stored.append(m)
+            if m[0] > best[0]:
+                best = m
+        generation, pdbs = best
+        if generation < 0:
+            generation = 0
+        # A larger `databases` than last time: new logical dbs get fresh physical ids.
+        used = set(pdbs)
+        nxt = 0
+        while len(pdbs) < databases:
+            while nxt in used:
+                nxt += 1
+            pdbs.append(nxt)
+            used.add(nxt)
+        self.dbmap = pdbs
+        self._dbmap_generation = generation
+        for shard, m in zip(self.shards, stored, strict=True):
+            if m != (generation, pdbs):
+                self._write_dbmap(shard)
+
+    def _write_dbmap(self, shard: Shard) -> None:
+        b = WriteBatch(raw_mode=True)
+        b.put(SYS_DBMAP, encode_dbmap(self._dbmap_generation, self.dbmap))
+        shard.commit(b)
+
+    # ---- what the server uses ----
+
+    def db(self, index: int) -> Database:
+        return self._dbs[index]
+
+    @property
+    def sync_writes(self) -> bool:
+        return self._sync_writes
+
+    @sync_writes.setter
+    def sync_writes(self, value: bool) -> None:
+        self._sync_writes = bool(value)
+        for shard in self.shards:
+            shard.sync_writes = self._sync_writes
+
+    def dbsize(self, index: int) -> int:
+        pdb = self._dbs[index].pdb
+        return sum(s.counts(pdb)[0] for s in self.shards)
+
+    def keyspace_info(self) -> dict[int, tuple[int, int, int]]:
+        """INFO keyspace: db -> (keys, expires, avg_ttl ms), non-empty dbs only."""
+        now = time.time_ns() // 1_000_000
+        out: dict[int, tuple[int, int, int]] = {}
+        for i, db in enumerate(self._dbs):
+            keys = volatile = ttl_sum = 0
+            for s in self.shards:
+                c = s.counters.get(db.pdb)
+                if c:
+                    keys += c[0]
+                    volatile += c[1]
+                    ttl_sum += c[2]
+            if keys:
+                avg = max(0, ttl_sum // volatile - now) if volatile else 0
+                out[i] = (keys, volatile, avg)
+        return out
+
+    def flushall(self) -> None:
+        for shard in self.shards:
+            b = WriteBatch(raw_mode=True)
+            b.delete_range(P_META, P_END)  # meta, data, expiry index and counters
+            shard.commit(b)
+            shard.counters.clear()
+        self.access.clear()
+        self.cursors.clear()
+
+    def swapdb(self, a: int, b: int) -> None:
+        if a == b:
+            return
+        self.dbmap[a], self.dbmap[b] = self.dbmap[b], self.dbmap[a]
+        self._dbmap_generation += 1
+        for shard in self.shards:
+            self._write_dbmap(shard)
+        self._dbs[a].pdb = self.dbmap[a]
+        self._dbs[b].pdb = self.dbmap[b]
+
+    def active_expire_cycle(self, time_budget_s: float) -> int:
+        """Delete keys past their TTL, oldest first, for at most time_budget_s. -> count."""
+        if not self.active_expire_enabled or self.closed:
+            return 0
+        n = _expire.active_expire_cycle(self, time_budget_s)
+        self.active_expired += n
+        return n
+
+    def disk_usage(self) -> int:
+        total = 0
+        for root, _dirs, files in os.walk(self.path):
+            for name in files:
+                with contextlib.suppress(OSError):
+                    total += os.path.getsize(os.path.join(root, name))
+        return total
+
+    def stats(self) -> dict[str, Any]:
+        """RocksDB figures for INFO (summed over shards)."""
+        props = {
+            "estimate_keys": "rocksdb.estimate-num-keys",
+            "memtables_bytes": "rocksdb.cur-size-all-mem-tables",
+            "sst_bytes": "rocksdb.total-sst-files-size",
+            "block_cache_bytes": "rocksdb.block-cache-usage",
+            "pending_compaction_bytes": "rocksdb.estimate-pending-compaction-bytes",
+        }
+        out: dict[str, Any] = {name: 0 for name in props}
+        for shard in self.shards:
+            for name, prop in props.items():
+                out[name] += shard.property_int(prop)
+        out["shards"] = self.nshards
+        out["lazy_expired"] = self.lazy_expired
+        out["active_expired"] = self.active_expired
+        return out
+
+    # ---- closing ----
+
+    def _close_shards(self) -> None:
+        for shard in self.shards:
+            with contextlib.suppress(Exception):
+                shard.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._close_shards()
+        self._unlock()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
