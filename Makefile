@@ -1,0 +1,94 @@
+# pikadb: install, test, benchmark.
+#
+#   make test         everything the tests need (apt packages if missing, the package with its
+#                     compiled extensions and test tools), then lint and the whole test suite
+#   make test-shards  the integration suite again with every pikad started with --shards $(SHARDS)
+#   make dev          build the Cython extensions in place (src/pikadb/*.so) for iterative work;
+#                     then run things with PYTHONPATH=src
+#   make bench        pikad vs redis-server throughput (python -m bench.compare)
+#
+# Works unattended (CI=true, no stdin); any failure stops make with a non-zero status.
+# The test targets run with PYTHONPATH unset, so they test the INSTALLED package, the one
+# `pip install .` built (a fresh clone's src/pikadb has no compiled modules).
+
+PYTHON ?= $(shell command -v python >/dev/null 2>&1 && echo python || echo python3)
+SHARDS ?= 3
+# 1: `make test` also runs the sharded integration suite (test-shards).
+TEST_WITH_SHARDS ?= 1
+PYTEST_ARGS ?=
+
+# Root runs apt-get directly; anyone else through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
+
+# pip: no prompts, no nagging; allowed into a distribution-managed Python (PEP 668), as on a
+# fresh Debian machine where the system python3 is the only one.
+PIP := env PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
+	PIP_BREAK_SYSTEM_PACKAGES=1 $(PYTHON) -m pip
+# Tests and lint see the installed package, never src/ through PYTHONPATH.
+RUN := env -u PYTHONPATH
+
+.NOTPARALLEL:
+.PHONY: test system-deps python-deps install check-installed lint pytest test-shards \
+	test-shards-run dev bench clean
+
+test: install lint pytest $(if $(filter 1,$(TEST_WITH_SHARDS)),test-shards-run)
+
+# ---- dependencies ----
+
+system-deps:
+	@if command -v redis-server >/dev/null 2>&1 && command -v redis-sentinel >/dev/null 2>&1 \
+	    && command -v redis-cli >/dev/null 2>&1; then \
+	  echo "redis-server, redis-sentinel, redis-cli: installed"; \
+	else \
+	  echo "installing redis-server, redis-sentinel, redis-tools"; \
+	  $(SUDO) apt-get update && \
+	  $(APT_INSTALL) redis-server redis-sentinel redis-tools; \
+	fi
+
+# A C compiler, Python's headers and pip, for building the Cython extensions.
+python-deps:
+	@missing=""; \
+	command -v cc >/dev/null 2>&1 || missing="$$missing gcc libc6-dev"; \
+	$(PYTHON) -c "import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
+	  || missing="$$missing python3-dev"; \
+	$(PYTHON) -m pip --version >/dev/null 2>&1 || missing="$$missing python3-pip"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update && $(APT_INSTALL) $$missing; \
+	fi
+
+install: system-deps python-deps
+	$(PIP) install ".[test]"
+	@$(MAKE) --no-print-directory check-installed
+
+# The package the tests will import must be the installed one, with its compiled modules.
+check-installed:
+	@$(RUN) $(PYTHON) -c "import pikadb, pikadb.protocol, pikadb.keycodec, os; \
+	  p = pikadb.__file__; \
+	  assert os.sep + 'src' + os.sep + 'pikadb' not in p, 'pikadb imported from a source tree: ' + p; \
+	  print('pikadb', pikadb.__version__, 'from', os.path.dirname(p))"
+
+# ---- checks ----
+
+lint:
+	$(RUN) $(PYTHON) -m ruff check src tests bench
+
+pytest:
+	$(RUN) $(PYTHON) -m pytest -q $(PYTEST_ARGS)
+
+test-shards: install test-shards-run
+
+test-shards-run:
+	$(RUN) PIKADB_TEST_SHARDS=$(SHARDS) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+
+# ---- development ----
+
+dev:
+	$(PYTHON) setup.py build_ext --inplace
+
+bench:
+	$(PYTHON) -m bench.compare
+
+clean:
+	rm -rf build dist .eggs src/*.egg-info src/pikadb/*.so cext/*.c cext/*.html

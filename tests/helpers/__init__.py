@@ -1,0 +1,1 @@
+"""Test helpers shared by the whole suite: server processes, a raw RESP client, free ports."""
