@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from pikadb.config_params import REDIS_PARAMS
 from pikadb.glob import stringmatch
+from pikadb.protocol import Parser, ProtocolError
 
 
 class ConfigError(Exception):
@@ -409,67 +410,22 @@ def _fatal(lineno: int, line: str, reason: str) -> str:
 
 
 def split_config_line(line: str) -> list[str] | None:
-    """Split a config line like Redis's sdssplitargs: quotes, escapes, '#' comments.
-    Returns None on unbalanced quotes."""
+    """Split a config line as Redis does (sdssplitargs: quotes, escapes) after dropping
+    '#' comments. Returns None on unbalanced quotes.
+
+    The RESP parser's inline-command mode is exactly sdssplitargs, so it does the work.
+    """
     s = line.strip()
     if not s or s.startswith("#"):
         return []
-    args: list[str] = []
-    i, n = 0, len(s)
-    while i < n:
-        while i < n and s[i] in " \t\r\n":
-            i += 1
-        if i >= n:
-            break
-        cur: list[str] = []
-        if s[i] == '"':
-            i += 1
-            while True:
-                if i >= n:
-                    return None
-                ch = s[i]
-                if ch == "\\" and i + 1 < n:
-                    nxt = s[i + 1]
-                    if nxt == "x" and i + 3 < n:
-                        try:
-                            cur.append(chr(int(s[i + 2 : i + 4], 16)))
-                            i += 4
-                            continue
-                        except ValueError:
-                            pass
-                    cur.append({"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a"}.get(nxt, nxt))
-                    i += 2
-                    continue
-                if ch == '"':
-                    i += 1
-                    if i < n and s[i] not in " \t":
-                        return None
-                    break
-                cur.append(ch)
-                i += 1
-        elif s[i] == "'":
-            i += 1
-            while True:
-                if i >= n:
-                    return None
-                ch = s[i]
-                if ch == "\\" and i + 1 < n and s[i + 1] == "'":
-                    cur.append("'")
-                    i += 2
-                    continue
-                if ch == "'":
-                    i += 1
-                    if i < n and s[i] not in " \t":
-                        return None
-                    break
-                cur.append(ch)
-                i += 1
-        else:
-            while i < n and s[i] not in " \t":
-                cur.append(s[i])
-                i += 1
-        args.append("".join(cur))
-    return args
+    raw = s.encode("utf-8", "surrogateescape")
+    parser = Parser(max_inline=len(raw) + 2)
+    parser.feed(raw + b"\n")
+    try:
+        args = parser.gets()
+    except ProtocolError:
+        return None
+    return [a.decode("utf-8", "surrogateescape") for a in args or []]
 
 
 def parse_command_line(argv: list[str]) -> tuple[str | None, list[tuple[str, list[str]]]]:
