@@ -85,9 +85,6 @@ class Dispatcher:
                 return self.reject(errors.wrong_arity_sub(parent, sub), cmd)
             return self.reject(errors.wrong_arity(cmd.name), cmd)
 
-        if server.monitors and "admin" not in cmd.flags and "skip_monitor" not in cmd.flags:
-            server.feed_monitors(c, argv)
-
         c.argv = argv
         c.cmd = cmd
         start = _perf_ns()
@@ -105,6 +102,9 @@ class Dispatcher:
             self._count_error(text)
             self.stats_for(cmd).failed += 1
         duration_us = (_perf_ns() - start) // 1000
+        if server.monitors and "admin" not in cmd.flags and "skip_monitor" not in cmd.flags:
+            # After execution, as Redis 7 does: MONITOR shows the db the command left selected.
+            server.feed_monitors(c, argv)
         st = self.cmdstats.get(cmd.name)
         if st is None:
             st = self.stats_for(cmd)
