@@ -72,7 +72,9 @@ class Dispatcher:
         cmd = lookup(argv)
         if cmd is None:
             return self.reject(errors.unknown_command(argv[0], argv[1:]), None)
-        if not c.authenticated and not cmd.no_auth:
+        # Redis's authRequired(): only while a password is set; clearing requirepass at
+        # runtime lets every connection in, as the default user becomes nopass again.
+        if server.requirepass and not c.authenticated and not cmd.no_auth:
             return self.reject(CommandError(errors.NOAUTH), cmd)
         if cmd.subcommands and len(argv) > 1:
             # lookup() found no such subcommand of this container.
