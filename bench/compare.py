@@ -55,9 +55,26 @@ class Result:
 
 def run_benchmark(port: int, test: str, n: int, clients: int, pipeline: int) -> Result:
     out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-t", test, "-n", str(n), "-c", str(clients),
-         "-P", str(pipeline), "--csv", "-r", "100000"],
-        capture_output=True, text=True, timeout=600, check=True,
+        [
+            "redis-benchmark",
+            "-p",
+            str(port),
+            "-t",
+            test,
+            "-n",
+            str(n),
+            "-c",
+            str(clients),
+            "-P",
+            str(pipeline),
+            "--csv",
+            "-r",
+            "100000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
     ).stdout
     rows = list(csv.DictReader(io.StringIO(out)))
     if not rows:
@@ -71,16 +88,43 @@ def start_servers(tmp: str, pikad_args: list[str]) -> tuple[dict[str, int], list
     procs = []
     pik_dir = os.path.join(tmp, "pikad")
     os.makedirs(pik_dir)
-    procs.append(subprocess.Popen(
-        [sys.executable, "-m", "pikadb", "--port", str(ports["pikad"]), "--dir", pik_dir,
-         "--logfile", os.path.join(tmp, "pikad.log"), *pikad_args],
-    ))
+    procs.append(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pikadb",
+                "--port",
+                str(ports["pikad"]),
+                "--dir",
+                pik_dir,
+                "--logfile",
+                os.path.join(tmp, "pikad.log"),
+                *pikad_args,
+            ],
+        )
+    )
     red_dir = os.path.join(tmp, "redis")
     os.makedirs(red_dir)
-    procs.append(subprocess.Popen(
-        ["redis-server", "--port", str(ports["redis"]), "--dir", red_dir, "--save", "",
-         "--appendonly", "no", "--daemonize", "no", "--logfile", os.path.join(tmp, "redis.log")],
-    ))
+    procs.append(
+        subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(ports["redis"]),
+                "--dir",
+                red_dir,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--logfile",
+                os.path.join(tmp, "redis.log"),
+            ],
+        )
+    )
     wait_ping(ports["pikad"], procs[0])
     wait_ping(ports["redis"], procs[1])
     return ports, procs
@@ -104,8 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-n", type=int, default=200000)
     ap.add_argument("-c", type=int, default=50)
     ap.add_argument("--pipelines", default="1,16")
-    ap.add_argument("--pikad-arg", action="append", default=[],
-                    help="extra pikad directive, e.g. --pikad-arg=--sync-writes --pikad-arg=yes")
+    ap.add_argument(
+        "--pikad-arg",
+        action="append",
+        default=[],
+        help="extra pikad directive, e.g. --pikad-arg=--sync-writes --pikad-arg=yes",
+    )
     args = ap.parse_args(argv)
     if shutil.which("redis-benchmark") is None or shutil.which("redis-server") is None:
         print("redis-benchmark and redis-server are needed (Debian: redis-server redis-tools)")
@@ -121,19 +169,26 @@ def main(argv: list[str] | None = None) -> int:
                 pik = run_benchmark(ports["pikad"], test, args.n, args.c, pipeline)
                 red = run_benchmark(ports["redis"], test, args.n, args.c, pipeline)
                 rows.append((test, pipeline, pik, red))
-                print(f"  {test:<8} -P {pipeline:<3} pikad {pik.rps:>11,.0f} rps   "
-                      f"redis {red.rps:>11,.0f} rps   ratio {pik.rps / red.rps:.2f}", flush=True)
+                print(
+                    f"  {test:<8} -P {pipeline:<3} pikad {pik.rps:>11,.0f} rps   "
+                    f"redis {red.rps:>11,.0f} rps   ratio {pik.rps / red.rps:.2f}",
+                    flush=True,
+                )
     finally:
         stop(procs)
         shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(f"redis-benchmark -n {args.n} -c {args.c} -r 100000 (same run, alternating servers)")
-    print(f"{'test':<8} {'-P':>3} {'pikad rps':>12} {'redis rps':>12} {'ratio':>6} "
-          f"{'pikad p50/p99 ms':>17} {'redis p50/p99 ms':>17}")
+    print(
+        f"{'test':<8} {'-P':>3} {'pikad rps':>12} {'redis rps':>12} {'ratio':>6} "
+        f"{'pikad p50/p99 ms':>17} {'redis p50/p99 ms':>17}"
+    )
     for test, pipeline, pik, red in rows:
-        print(f"{test:<8} {pipeline:>3} {pik.rps:>12,.0f} {red.rps:>12,.0f} "
-              f"{pik.rps / red.rps:>6.2f} {pik.p50_ms:>8.3f}/{pik.p99_ms:<8.3f} "
-              f"{red.p50_ms:>8.3f}/{red.p99_ms:<8.3f}")
+        print(
+            f"{test:<8} {pipeline:>3} {pik.rps:>12,.0f} {red.rps:>12,.0f} "
+            f"{pik.rps / red.rps:>6.2f} {pik.p50_ms:>8.3f}/{pik.p99_ms:<8.3f} "
+            f"{red.p50_ms:>8.3f}/{red.p99_ms:<8.3f}"
+        )
     return 0
 
 

@@ -53,7 +53,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--shards",
         type=int,
-        default=int(os.environ["PIKADB_TEST_SHARDS"]) if os.environ.get("PIKADB_TEST_SHARDS") else None,
+        default=int(os.environ["PIKADB_TEST_SHARDS"])
+        if os.environ.get("PIKADB_TEST_SHARDS")
+        else None,
         help="pass --shards N to every pikad the fixtures start (env PIKADB_TEST_SHARDS)",
     )
     group.addoption(
@@ -202,7 +204,9 @@ def diff_factory(pikad_factory: _Factory, redis_factory: _Factory):
 
     def make(**config: object) -> Diff:
         left = "pikad" if servers.SETTINGS.target == "pikad" else "redis(as pikad)"
-        harness = Diff(pikad_factory(**config), redis_factory(**config), names=(left, "redis-server"))
+        harness = Diff(
+            pikad_factory(**config), redis_factory(**config), names=(left, "redis-server")
+        )
         made.append(harness)
         return harness
 

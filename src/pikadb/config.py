@@ -251,7 +251,11 @@ class Config:
                 for lineno, line in enumerate(f, 1):
                     args = split_config_line(line)
                     if args is None:
-                        raise ConfigError(_fatal(lineno, line.rstrip("\n"), "Unbalanced quotes in configuration line"))
+                        raise ConfigError(
+                            _fatal(
+                                lineno, line.rstrip("\n"), "Unbalanced quotes in configuration line"
+                            )
+                        )
                     if not args:
                         continue
                     try:
@@ -326,7 +330,9 @@ class Config:
         for name, value in pairs:
             p = self.param(name)
             if p is None:
-                raise ConfigSetError(f"Unknown option or number of arguments for CONFIG SET - '{name}'")
+                raise ConfigSetError(
+                    f"Unknown option or number of arguments for CONFIG SET - '{name}'"
+                )
             try:
                 if p.name in seen:
                     raise ConfigSetError("duplicate parameter")
@@ -398,14 +404,29 @@ class Config:
 
 
 def _format_directive(name: str, value: str) -> str:
-    if value == "" or (any(ch in value for ch in ' "\'\t') and name not in ("save", "bind", "client-output-buffer-limit", "oom-score-adj-values", "latency-tracking-info-percentiles", "replicaof")):
+    if value == "" or (
+        any(ch in value for ch in " \"'\t")
+        and name
+        not in (
+            "save",
+            "bind",
+            "client-output-buffer-limit",
+            "oom-score-adj-values",
+            "latency-tracking-info-percentiles",
+            "replicaof",
+        )
+    ):
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
         return f'{name} "{escaped}"'
     return f"{name} {value}"
 
 
 def _fatal(lineno: int, line: str, reason: str) -> str:
-    where = f"Reading the configuration file, at line {lineno}" if lineno else "Reading the command line"
+    where = (
+        f"Reading the configuration file, at line {lineno}"
+        if lineno
+        else "Reading the command line"
+    )
     return f"\n*** FATAL CONFIG FILE ERROR (pikadb) ***\n{where}\n>>> '{line.strip()}'\n{reason}"
 
 
@@ -440,7 +461,9 @@ def parse_command_line(argv: list[str]) -> tuple[str | None, list[tuple[str, lis
     while i < len(argv):
         tok = argv[i]
         if not tok.startswith("--") or len(tok) == 2:
-            raise ConfigError(f"\n*** FATAL CONFIG FILE ERROR (pikadb) ***\nReading the command line\n>>> '{tok}'\nBad directive or wrong number of arguments")
+            raise ConfigError(
+                f"\n*** FATAL CONFIG FILE ERROR (pikadb) ***\nReading the command line\n>>> '{tok}'\nBad directive or wrong number of arguments"
+            )
         name = tok[2:]
         i += 1
         args: list[str] = []

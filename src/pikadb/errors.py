@@ -38,7 +38,7 @@ STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 
 
 def unknown_command(name: bytes, args: list[bytes]) -> CommandError:
-    """Redis: ERR unknown command 'foo', with args beginning with: 'a' 'b' """
+    """Redis: ERR unknown command 'foo', with args beginning with: 'a' 'b'"""
     # Redis stops adding arguments once the text reaches 128 characters, and cuts the
     # last one it adds to fit.
     shown = ""
@@ -50,9 +50,7 @@ def unknown_command(name: bytes, args: list[bytes]) -> CommandError:
 
 
 def unknown_subcommand(sub: bytes, cmd: str) -> CommandError:
-    return CommandError(
-        f"ERR unknown subcommand '{_show(sub)}'. Try {cmd.upper()} HELP."
-    )
+    return CommandError(f"ERR unknown subcommand '{_show(sub)}'. Try {cmd.upper()} HELP.")
 
 
 def subcommand_syntax(sub: bytes, cmd: str) -> CommandError:

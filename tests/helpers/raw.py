@@ -126,7 +126,9 @@ def reply_end(buf: bytes | bytearray, pos: int = 0) -> int | None:
             # An attribute map annotates the reply that follows it: it does not count as one.
             children = 2 * _int_header(buf, head_start, nl)
         else:
-            raise RespFramingError(f"unknown RESP type byte {bytes([kind])!r} at offset {head_start - 1}")
+            raise RespFramingError(
+                f"unknown RESP type byte {bytes([kind])!r} at offset {head_start - 1}"
+            )
         if children > 0:
             stack.append(remaining)
             remaining = children
@@ -360,7 +362,9 @@ class RawConnection:
         """Receive into the buffer; False on EOF. Raises ReplyTimeout past the deadline."""
         left = deadline - time.monotonic()
         if left <= 0:
-            raise ReplyTimeout(f"timed out waiting for {what} from port {self.port}", bytes(self.buf))
+            raise ReplyTimeout(
+                f"timed out waiting for {what} from port {self.port}", bytes(self.buf)
+            )
         self.sock.settimeout(left)
         try:
             chunk = self.sock.recv(1 << 20)

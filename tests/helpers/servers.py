@@ -256,14 +256,18 @@ class ServerProcess:
         """SIGTERM, then SIGKILL if it has not exited after timeout seconds. Returns the exit
         status (negative: killed by that signal). Safe to call on a stopped server."""
         self._close_connections()
-        return self._terminate(signal.SIGTERM, SETTINGS.stop_timeout if timeout is None else timeout)
+        return self._terminate(
+            signal.SIGTERM, SETTINGS.stop_timeout if timeout is None else timeout
+        )
 
     def kill(self) -> int | None:
         """SIGKILL (kill -9): no chance to flush or clean up."""
         self._close_connections()
         return self._terminate(signal.SIGKILL, 10)
 
-    def restart(self, *, kill: bool = False, timeout: float | None = None, **config: object) -> ServerProcess:
+    def restart(
+        self, *, kill: bool = False, timeout: float | None = None, **config: object
+    ) -> ServerProcess:
         """Stop (SIGTERM, or SIGKILL with kill=True) and start again on the same port and dir,
         with config overrides if given."""
         if kill:
@@ -338,7 +342,9 @@ class ArgvServer(ServerProcess):
 
     kind = "pikad"
 
-    def __init__(self, base: Path, argv: list[str], *, port: int, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, base: Path, argv: list[str], *, port: int, env: dict[str, str] | None = None
+    ) -> None:
         super().__init__(base, {}, port=port, env=env)
         self._argv = [str(a) for a in argv]
 

@@ -290,7 +290,9 @@ def _client_lines(v: object) -> list[list[tuple[str, str]]]:
     return out
 
 
-def client_info(keep: Sequence[str] = CLIENT_STABLE_FIELDS, *, line_count: bool = True) -> Normalizer:
+def client_info(
+    keep: Sequence[str] = CLIENT_STABLE_FIELDS, *, line_count: bool = True
+) -> Normalizer:
     """CLIENT INFO / CLIENT LIST text: every line has the same field names in the same order;
     the values of `keep` agree. The reply type (bulk in RESP2, verbatim in RESP3) and the
     trailing newline must match too."""
@@ -374,8 +376,22 @@ class StreamResult:
 # Commands after which the connection state (db, protocol, name, MULTI...) is not what the
 # harness last set up.
 _STATEFUL = frozenset(
-    {b"SELECT", b"HELLO", b"RESET", b"QUIT", b"CLIENT", b"MULTI", b"AUTH", b"SUBSCRIBE",
-     b"PSUBSCRIBE", b"SSUBSCRIBE", b"MONITOR", b"WATCH", b"EXEC", b"DISCARD"}
+    {
+        b"SELECT",
+        b"HELLO",
+        b"RESET",
+        b"QUIT",
+        b"CLIENT",
+        b"MULTI",
+        b"AUTH",
+        b"SUBSCRIBE",
+        b"PSUBSCRIBE",
+        b"SSUBSCRIBE",
+        b"MONITOR",
+        b"WATCH",
+        b"EXEC",
+        b"DISCARD",
+    }
 )
 
 
@@ -460,7 +476,9 @@ class Diff:
             try:
                 reply = side.conn.read_reply()
             except (ReplyTimeout, ConnectionClosed) as e:
-                raise DiffMismatch(f"setup command {_fmt_args(args)} failed on {side.name}: {e}") from e
+                raise DiffMismatch(
+                    f"setup command {_fmt_args(args)} failed on {side.name}: {e}"
+                ) from e
             if reply[:1] == b"-":
                 raise DiffMismatch(
                     f"setup command {_fmt_args(args)} failed on {side.name}: {show(reply)}"
@@ -503,8 +521,11 @@ class Diff:
             side.conn.closed_by_peer = True  # unusable: a late reply would be misattributed
             return Outcome("timeout", e.received)
 
-    def query(self, args: Sequence[object] | Callable[[Side], Sequence[object]],
-              timeout: float | None = None) -> tuple[Outcome, Outcome]:
+    def query(
+        self,
+        args: Sequence[object] | Callable[[Side], Sequence[object]],
+        timeout: float | None = None,
+    ) -> tuple[Outcome, Outcome]:
         """Send one command to both (no setup, no comparison); both outcomes."""
         for side in self.sides:
             if side.conn is None or side.conn.closed_by_peer:
@@ -582,8 +603,9 @@ class Diff:
                         f"{'closed' if rc else 'kept'} it"
                     )
             if reason is not None:
-                raise DiffMismatch(self._message(index, len(commands), shown, left, right, norm,
-                                                 reason, history))
+                raise DiffMismatch(
+                    self._message(index, len(commands), shown, left, right, norm, reason, history)
+                )
             history.append(shown)
             if _name_of(concrete) in _STATEFUL:
                 self._state = None
@@ -635,12 +657,23 @@ class Diff:
         shown = repr(data[:120]) + (f"...({len(data)} bytes)" if len(data) > 120 else "")
         for i in range(max(len(result.left), len(result.right))):
             left = Outcome("reply", result.left[i]) if i < len(result.left) else Outcome("closed")
-            right = Outcome("reply", result.right[i]) if i < len(result.right) else Outcome("closed")
+            right = (
+                Outcome("reply", result.right[i]) if i < len(result.right) else Outcome("closed")
+            )
             reason = self._judge(left, right, norm)
             if reason is not None:
-                raise DiffMismatch(self._message(
-                    i, max(len(result.left), len(result.right)), f"reply #{i} to stream {shown}",
-                    left, right, norm, reason + f" ({len(result.left)} vs {len(result.right)} replies)", []))
+                raise DiffMismatch(
+                    self._message(
+                        i,
+                        max(len(result.left), len(result.right)),
+                        f"reply #{i} to stream {shown}",
+                        left,
+                        right,
+                        norm,
+                        reason + f" ({len(result.left)} vs {len(result.right)} replies)",
+                        [],
+                    )
+                )
         if result.left_rest != result.right_rest:
             raise DiffMismatch(
                 f"after stream {shown}: incomplete trailing data differs: "
@@ -709,8 +742,17 @@ class Diff:
         except (RespFramingError, ValueError, IndexError, AssertionError) as e:
             return f"{norm.name} could not judge: {e}"
 
-    def _message(self, index: int, total: int, shown: str, left: Outcome, right: Outcome,
-                 norm: Normalizer, reason: str, history: list[str]) -> str:
+    def _message(
+        self,
+        index: int,
+        total: int,
+        shown: str,
+        left: Outcome,
+        right: Outcome,
+        norm: Normalizer,
+        reason: str,
+        history: list[str],
+    ) -> str:
         w = max(len(n) for n in self.names)
         lines = [
             f"{self.names[0]} and {self.names[1]} differ at command #{index} of {total}: {shown}",
@@ -729,7 +771,9 @@ def pipeline_bytes(commands: Sequence[Sequence[object]]) -> bytes:
     return b"".join(encode_command(c) for c in commands)
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 5.0, interval: float = 0.05) -> object:
+def wait_until(
+    predicate: Callable[[], object], timeout: float = 5.0, interval: float = 0.05
+) -> object:
     """Poll predicate until truthy (returned) or raise after timeout."""
     deadline = time.monotonic() + timeout
     while True:

@@ -35,8 +35,13 @@ LOG_LINE = re.compile(
 def _run(args: list[str], cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess:
     """Run pikad expecting it to exit by itself (bad config, --version)."""
     proc = subprocess.Popen(
-        pikad_command() + args, cwd=cwd, env=child_env(), stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        pikad_command() + args,
+        cwd=cwd,
+        env=child_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -44,8 +49,9 @@ def _run(args: list[str], cwd: Path, timeout: float = 30) -> subprocess.Complete
         os.kill(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
         pytest.fail(f"pikad {args} still running after {timeout}s: {out!r} {err!r}")
-    return subprocess.CompletedProcess(args, proc.returncode, out.decode(errors="replace"),
-                                       err.decode(errors="replace"))
+    return subprocess.CompletedProcess(
+        args, proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+    )
 
 
 @pytest.fixture
@@ -234,9 +240,7 @@ def test_log_lines_are_redis_style_on_stdout(launch, tmp_path):
 def test_log_lines_in_logfile_and_loglevel(launch, tmp_path):
     port = free_port()
     logfile = tmp_path / "pikad.log"
-    server = launch(
-        ["--port", str(port), "--dir", str(tmp_path), "--logfile", str(logfile)], port
-    )
+    server = launch(["--port", str(port), "--dir", str(tmp_path), "--logfile", str(logfile)], port)
     pid = server.pid
     assert server.stop() == 0
     _check_log_lines(logfile.read_text(), pid)
@@ -245,8 +249,19 @@ def test_log_lines_in_logfile_and_loglevel(launch, tmp_path):
 
     port = free_port()
     quiet_log = tmp_path / "quiet.log"
-    server = launch(["--port", str(port), "--dir", str(tmp_path / "q"), "--logfile", str(quiet_log),
-                     "--loglevel", "warning"], port)
+    server = launch(
+        [
+            "--port",
+            str(port),
+            "--dir",
+            str(tmp_path / "q"),
+            "--logfile",
+            str(quiet_log),
+            "--loglevel",
+            "warning",
+        ],
+        port,
+    )
     assert server.stop() == 0
     text = quiet_log.read_text() if quiet_log.exists() else ""
     levels = {m["level"] for m in (LOG_LINE.match(ln) for ln in text.splitlines()) if m}
@@ -269,8 +284,20 @@ def test_daemonize_with_pidfile(tmp_path):
     pidfile = tmp_path / "pikad.pid"
     logfile = tmp_path / "pikad.log"
     result = _run(
-        ["--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path), "--daemonize", "yes",
-         "--pidfile", str(pidfile), "--logfile", str(logfile)],
+        [
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(tmp_path),
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(pidfile),
+            "--logfile",
+            str(logfile),
+        ],
         tmp_path,
         timeout=20,
     )
@@ -280,7 +307,9 @@ def test_daemonize_with_pidfile(tmp_path):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not (pidfile.exists() and port_is_open(port)):
             time.sleep(0.05)
-        assert pidfile.exists(), f"no pidfile; log:\n{logfile.read_text() if logfile.exists() else ''}"
+        assert pidfile.exists(), (
+            f"no pidfile; log:\n{logfile.read_text() if logfile.exists() else ''}"
+        )
         pid = int(pidfile.read_text().strip())
         assert _pid_alive(pid)
         assert port_is_open(port)

@@ -30,16 +30,18 @@ positive_int = pairwise(_positive_int, "both positive integers")
 
 
 def test_ping(diff):
-    diff([
-        ["PING"],
-        ["ping"],
-        ["PiNg"],
-        ["PING", "hello world"],
-        ["PING", ""],
-        ["PING", b"\x00\xff\r\n binary"],
-        ["PING", "a", "b"],
-        ["PING", "a", "b", "c"],
-    ])
+    diff(
+        [
+            ["PING"],
+            ["ping"],
+            ["PiNg"],
+            ["PING", "hello world"],
+            ["PING", ""],
+            ["PING", b"\x00\xff\r\n binary"],
+            ["PING", "a", "b"],
+            ["PING", "a", "b", "c"],
+        ]
+    )
 
 
 def test_ping_resp3(diff):
@@ -47,51 +49,57 @@ def test_ping_resp3(diff):
 
 
 def test_echo(diff):
-    diff([
-        ["ECHO", "hello"],
-        ["ECHO", ""],
-        ["ECHO", b"\x00\x01\xfe\xff"],
-        ["ECHO", "x" * 10_000],
-        ["ECHO"],
-        ["ECHO", "a", "b"],
-    ])
+    diff(
+        [
+            ["ECHO", "hello"],
+            ["ECHO", ""],
+            ["ECHO", b"\x00\x01\xfe\xff"],
+            ["ECHO", "x" * 10_000],
+            ["ECHO"],
+            ["ECHO", "a", "b"],
+        ]
+    )
 
 
 # ---- SELECT, SWAPDB ----
 
 
 def test_select(diff):
-    diff([
-        ["SET", "k", "in-db0"],
-        ["SELECT", "1"],
-        ["GET", "k"],
-        ["SET", "k", "in-db1"],
-        ["DBSIZE"],
-        ["SELECT", "15"],
-        ["GET", "k"],
-        ["SELECT", "0"],
-        ["GET", "k"],
-    ])
+    diff(
+        [
+            ["SET", "k", "in-db0"],
+            ["SELECT", "1"],
+            ["GET", "k"],
+            ["SET", "k", "in-db1"],
+            ["DBSIZE"],
+            ["SELECT", "15"],
+            ["GET", "k"],
+            ["SELECT", "0"],
+            ["GET", "k"],
+        ]
+    )
 
 
 def test_select_errors(diff):
-    diff([
-        ["SELECT", "16"],
-        ["SELECT", "-1"],
-        ["SELECT", "99999999999999999999"],
-        ["SELECT", "x"],
-        ["SELECT", "1.5"],
-        ["SELECT", ""],
-        ["SELECT", " 1"],
-        ["SELECT", "01"],
-        ["SELECT", "+1"],
-        ["SELECT"],
-        ["SELECT", "1", "2"],
-        # a failed SELECT leaves the db as it was
-        ["SET", "still", "db0"],
-        ["SELECT", "0"],
-        ["GET", "still"],
-    ])
+    diff(
+        [
+            ["SELECT", "16"],
+            ["SELECT", "-1"],
+            ["SELECT", "99999999999999999999"],
+            ["SELECT", "x"],
+            ["SELECT", "1.5"],
+            ["SELECT", ""],
+            ["SELECT", " 1"],
+            ["SELECT", "01"],
+            ["SELECT", "+1"],
+            ["SELECT"],
+            ["SELECT", "1", "2"],
+            # a failed SELECT leaves the db as it was
+            ["SET", "still", "db0"],
+            ["SELECT", "0"],
+            ["GET", "still"],
+        ]
+    )
 
 
 def test_select_state_carries_over_calls(diff):
@@ -100,53 +108,59 @@ def test_select_state_carries_over_calls(diff):
 
 
 def test_swapdb(diff):
-    diff([
-        ["SET", "a", "1"],
-        ["SELECT", "1"],
-        ["SET", "b", "2"],
-        ["SET", "other", "x"],
-        ["SELECT", "0"],
-        ["SWAPDB", "0", "1"],
-        ["GET", "a"],
-        ["GET", "b"],
-        ["GET", "other"],
-        ["DBSIZE"],
-        ["SELECT", "1"],
-        ["GET", "a"],
-        ["DBSIZE"],
-        ["SWAPDB", "1", "0"],
-        ["GET", "a"],
-        ["SWAPDB", "0", "0"],
-        ["GET", "a"],
-        ["SWAPDB", "2", "15"],
-    ])
+    diff(
+        [
+            ["SET", "a", "1"],
+            ["SELECT", "1"],
+            ["SET", "b", "2"],
+            ["SET", "other", "x"],
+            ["SELECT", "0"],
+            ["SWAPDB", "0", "1"],
+            ["GET", "a"],
+            ["GET", "b"],
+            ["GET", "other"],
+            ["DBSIZE"],
+            ["SELECT", "1"],
+            ["GET", "a"],
+            ["DBSIZE"],
+            ["SWAPDB", "1", "0"],
+            ["GET", "a"],
+            ["SWAPDB", "0", "0"],
+            ["GET", "a"],
+            ["SWAPDB", "2", "15"],
+        ]
+    )
 
 
 def test_swapdb_errors(diff):
-    diff([
-        ["SWAPDB", "0", "16"],
-        ["SWAPDB", "16", "0"],
-        ["SWAPDB", "-1", "0"],
-        ["SWAPDB", "a", "1"],
-        ["SWAPDB", "0", "b"],
-        ["SWAPDB", "a", "b"],
-        ["SWAPDB", "0"],
-        ["SWAPDB", "0", "1", "2"],
-    ])
+    diff(
+        [
+            ["SWAPDB", "0", "16"],
+            ["SWAPDB", "16", "0"],
+            ["SWAPDB", "-1", "0"],
+            ["SWAPDB", "a", "1"],
+            ["SWAPDB", "0", "b"],
+            ["SWAPDB", "a", "b"],
+            ["SWAPDB", "0"],
+            ["SWAPDB", "0", "1", "2"],
+        ]
+    )
 
 
 # ---- AUTH ----
 
 
 def test_auth_without_password(diff):
-    diff([
-        ["AUTH", "x"],
-        ["AUTH", "default", "anything"],  # the default user has nopass
-        ["AUTH", "someone", "x"],
-        ["AUTH", "a", "b", "c"],
-        ["AUTH"],
-        ["PING"],
-    ])
+    diff(
+        [
+            ["AUTH", "x"],
+            ["AUTH", "default", "anything"],  # the default user has nopass
+            ["AUTH", "someone", "x"],
+            ["AUTH", "a", "b", "c"],
+            ["AUTH"],
+            ["PING"],
+        ]
+    )
 
 
 def test_auth_with_password(diff_factory):
@@ -194,47 +208,53 @@ def test_auth_with_password_hello(diff_factory):
 
 
 def test_hello(diff):
-    diff([
-        (["HELLO"], HELLO_FIELDS),
-        (["HELLO", "2"], HELLO_FIELDS),
-        ["PING"],
-        (["HELLO", "3"], HELLO_FIELDS),
-        ["PING"],
-        ["GET", "nokey"],  # RESP3 null: _
-        ["SET", "k", "v"],
-        ["GET", "k"],
-        (["HELLO"], HELLO_FIELDS),  # no version: keeps RESP3
-        (["HELLO", "2"], HELLO_FIELDS),
-        ["GET", "nokey"],  # back to $-1
-    ])
+    diff(
+        [
+            (["HELLO"], HELLO_FIELDS),
+            (["HELLO", "2"], HELLO_FIELDS),
+            ["PING"],
+            (["HELLO", "3"], HELLO_FIELDS),
+            ["PING"],
+            ["GET", "nokey"],  # RESP3 null: _
+            ["SET", "k", "v"],
+            ["GET", "k"],
+            (["HELLO"], HELLO_FIELDS),  # no version: keeps RESP3
+            (["HELLO", "2"], HELLO_FIELDS),
+            ["GET", "nokey"],  # back to $-1
+        ]
+    )
 
 
 def test_hello_errors(diff):
-    diff([
-        ["HELLO", "4"],
-        ["HELLO", "1"],
-        ["HELLO", "0"],
-        ["HELLO", "-1"],
-        ["HELLO", "x"],
-        ["HELLO", "3.0"],
-        ["HELLO", "3", "FOO"],
-        ["HELLO", "3", "AUTH", "a"],
-        ["HELLO", "3", "AUTH", "a", "b"],
-        ["HELLO", "3", "SETNAME"],
-        ["HELLO", "3", "SETNAME", "a b"],
-        ["GET", "nokey"],  # none of the failed HELLOs switched to RESP3
-    ])
+    diff(
+        [
+            ["HELLO", "4"],
+            ["HELLO", "1"],
+            ["HELLO", "0"],
+            ["HELLO", "-1"],
+            ["HELLO", "x"],
+            ["HELLO", "3.0"],
+            ["HELLO", "3", "FOO"],
+            ["HELLO", "3", "AUTH", "a"],
+            ["HELLO", "3", "AUTH", "a", "b"],
+            ["HELLO", "3", "SETNAME"],
+            ["HELLO", "3", "SETNAME", "a b"],
+            ["GET", "nokey"],  # none of the failed HELLOs switched to RESP3
+        ]
+    )
 
 
 def test_hello_setname_and_auth(diff):
-    diff([
-        (["HELLO", "2", "SETNAME", "first"], HELLO_FIELDS),
-        ["CLIENT", "GETNAME"],
-        (["HELLO", "3", "AUTH", "default", "any", "SETNAME", "second"], HELLO_FIELDS),
-        ["CLIENT", "GETNAME"],
-        (["HELLO", "2", "setname", "third", "auth", "default", "x"], HELLO_FIELDS),
-        ["CLIENT", "GETNAME"],
-    ])
+    diff(
+        [
+            (["HELLO", "2", "SETNAME", "first"], HELLO_FIELDS),
+            ["CLIENT", "GETNAME"],
+            (["HELLO", "3", "AUTH", "default", "any", "SETNAME", "second"], HELLO_FIELDS),
+            ["CLIENT", "GETNAME"],
+            (["HELLO", "2", "setname", "third", "auth", "default", "x"], HELLO_FIELDS),
+            ["CLIENT", "GETNAME"],
+        ]
+    )
 
 
 def test_hello_id_is_client_id(diff):
@@ -249,17 +269,19 @@ def test_hello_id_is_client_id(diff):
 
 
 def test_reset(diff):
-    diff([
-        ["SELECT", "2"],
-        ["SET", "k", "db2"],
-        ["CLIENT", "SETNAME", "before-reset"],
-        (["HELLO", "3"], HELLO_FIELDS),
-        ["RESET"],
-        ["CLIENT", "GETNAME"],
-        ["GET", "k"],  # back in db 0, RESP2
-        ["GET", "nokey"],
-        ["RESET", "x"],
-    ])
+    diff(
+        [
+            ["SELECT", "2"],
+            ["SET", "k", "db2"],
+            ["CLIENT", "SETNAME", "before-reset"],
+            (["HELLO", "3"], HELLO_FIELDS),
+            ["RESET"],
+            ["CLIENT", "GETNAME"],
+            ["GET", "k"],  # back in db 0, RESP2
+            ["GET", "nokey"],
+            ["RESET", "x"],
+        ]
+    )
 
 
 def test_reset_in_resp3_replies_reset(diff):
@@ -276,34 +298,38 @@ def test_quit(diff):
 
 
 def test_client_id(diff):
-    diff([
-        (["CLIENT", "ID"], positive_int),
-        ["CLIENT", "ID", "x"],
-    ])
+    diff(
+        [
+            (["CLIENT", "ID"], positive_int),
+            ["CLIENT", "ID", "x"],
+        ]
+    )
     first = [s.replies[0] for s in diff.sides]
     diff([(["CLIENT", "ID"], positive_int)])
     assert [s.replies[0] for s in diff.sides] == first, "CLIENT ID changed on one connection"
 
 
 def test_client_setname_getname(diff):
-    diff([
-        ["CLIENT", "GETNAME"],
-        ["CLIENT", "SETNAME", "worker-1"],
-        ["CLIENT", "GETNAME"],
-        ["CLIENT", "SETNAME", "!#$%&()*+-./:;<=>?@[]^_`{|}~"],
-        ["CLIENT", "GETNAME"],
-        ["CLIENT", "SETNAME", ""],  # clears the name
-        ["CLIENT", "GETNAME"],
-        ["CLIENT", "SETNAME", "a b"],
-        ["CLIENT", "SETNAME", "a\nb"],
-        ["CLIENT", "SETNAME", "tab\there"],
-        ["CLIENT", "SETNAME", "caf\xe9"],
-        ["CLIENT", "SETNAME", b"\x7f"],
-        ["CLIENT", "GETNAME"],  # failed SETNAMEs changed nothing
-        ["CLIENT", "SETNAME"],
-        ["CLIENT", "SETNAME", "a", "b"],
-        ["CLIENT", "GETNAME", "x"],
-    ])
+    diff(
+        [
+            ["CLIENT", "GETNAME"],
+            ["CLIENT", "SETNAME", "worker-1"],
+            ["CLIENT", "GETNAME"],
+            ["CLIENT", "SETNAME", "!#$%&()*+-./:;<=>?@[]^_`{|}~"],
+            ["CLIENT", "GETNAME"],
+            ["CLIENT", "SETNAME", ""],  # clears the name
+            ["CLIENT", "GETNAME"],
+            ["CLIENT", "SETNAME", "a b"],
+            ["CLIENT", "SETNAME", "a\nb"],
+            ["CLIENT", "SETNAME", "tab\there"],
+            ["CLIENT", "SETNAME", "caf\xe9"],
+            ["CLIENT", "SETNAME", b"\x7f"],
+            ["CLIENT", "GETNAME"],  # failed SETNAMEs changed nothing
+            ["CLIENT", "SETNAME"],
+            ["CLIENT", "SETNAME", "a", "b"],
+            ["CLIENT", "GETNAME", "x"],
+        ]
+    )
 
 
 def test_client_getname_resp3(diff):
@@ -311,13 +337,15 @@ def test_client_getname_resp3(diff):
 
 
 def test_client_info(diff):
-    diff([
-        (["CLIENT", "INFO"], client_info()),
-        ["CLIENT", "SETNAME", "info-name"],
-        ["SELECT", "5"],
-        (["CLIENT", "INFO"], client_info()),
-        ["CLIENT", "INFO", "x"],
-    ])
+    diff(
+        [
+            (["CLIENT", "INFO"], client_info()),
+            ["CLIENT", "SETNAME", "info-name"],
+            ["SELECT", "5"],
+            (["CLIENT", "INFO"], client_info()),
+            ["CLIENT", "INFO", "x"],
+        ]
+    )
 
 
 def test_client_info_resp3(diff):
@@ -340,17 +368,19 @@ def test_client_list(diff):
     def own(side):
         return ["CLIENT", "LIST", "ID", side.replies[0]]
 
-    diff([
-        (["CLIENT", "ID"], positive_int),
-        ["CLIENT", "SETNAME", "lister"],
-        (own, client_info()),
-        (["CLIENT", "LIST"], ignore),
-        (["CLIENT", "LIST", "TYPE", "normal"], ignore),
-        ["CLIENT", "LIST", "TYPE", "pubsub"],
-        ["CLIENT", "LIST", "ID", "0"],
-        ["CLIENT", "LIST", "ID", "-1"],
-        ["CLIENT", "LIST", "ID", "999999999"],
-    ])
+    diff(
+        [
+            (["CLIENT", "ID"], positive_int),
+            ["CLIENT", "SETNAME", "lister"],
+            (own, client_info()),
+            (["CLIENT", "LIST"], ignore),
+            (["CLIENT", "LIST", "TYPE", "normal"], ignore),
+            ["CLIENT", "LIST", "TYPE", "pubsub"],
+            ["CLIENT", "LIST", "ID", "0"],
+            ["CLIENT", "LIST", "ID", "-1"],
+            ["CLIENT", "LIST", "ID", "999999999"],
+        ]
+    )
 
 
 def test_client_list_sees_other_clients(diff):
@@ -368,43 +398,49 @@ def test_client_list_sees_other_clients(diff):
 
 
 def test_client_list_errors(diff):
-    diff([
-        ["CLIENT", "LIST", "TYPE", "foo"],
-        ["CLIENT", "LIST", "TYPE"],
-        ["CLIENT", "LIST", "ID"],
-        ["CLIENT", "LIST", "ID", "abc"],
-        ["CLIENT", "LIST", "ID", "1", "abc"],
-        ["CLIENT", "LIST", "FOO", "bar"],
-    ])
+    diff(
+        [
+            ["CLIENT", "LIST", "TYPE", "foo"],
+            ["CLIENT", "LIST", "TYPE"],
+            ["CLIENT", "LIST", "ID"],
+            ["CLIENT", "LIST", "ID", "abc"],
+            ["CLIENT", "LIST", "ID", "1", "abc"],
+            ["CLIENT", "LIST", "FOO", "bar"],
+        ]
+    )
 
 
 def test_client_kill_errors(diff):
-    diff([
-        ["CLIENT", "KILL", "1.2.3.4:5"],
-        ["CLIENT", "KILL", "foo"],
-        ["CLIENT", "KILL", "ID", "99999999"],
-        ["CLIENT", "KILL", "ID", "abc"],
-        ["CLIENT", "KILL", "ID", "0"],
-        ["CLIENT", "KILL", "ID", "-5"],
-        ["CLIENT", "KILL", "TYPE", "foo"],
-        ["CLIENT", "KILL", "USER", "foo"],
-        ["CLIENT", "KILL", "SKIPME", "x"],
-        ["CLIENT", "KILL", "ID", "1", "ID"],
-        ["CLIENT", "KILL", "ADDR", "1.1.1.1:1"],
-        ["CLIENT", "KILL", "LADDR", "1.1.1.1:1"],
-        ["CLIENT", "KILL", "FOO", "bar"],
-        ["CLIENT", "KILL"],
-        ["PING"],
-    ])
+    diff(
+        [
+            ["CLIENT", "KILL", "1.2.3.4:5"],
+            ["CLIENT", "KILL", "foo"],
+            ["CLIENT", "KILL", "ID", "99999999"],
+            ["CLIENT", "KILL", "ID", "abc"],
+            ["CLIENT", "KILL", "ID", "0"],
+            ["CLIENT", "KILL", "ID", "-5"],
+            ["CLIENT", "KILL", "TYPE", "foo"],
+            ["CLIENT", "KILL", "USER", "foo"],
+            ["CLIENT", "KILL", "SKIPME", "x"],
+            ["CLIENT", "KILL", "ID", "1", "ID"],
+            ["CLIENT", "KILL", "ADDR", "1.1.1.1:1"],
+            ["CLIENT", "KILL", "LADDR", "1.1.1.1:1"],
+            ["CLIENT", "KILL", "FOO", "bar"],
+            ["CLIENT", "KILL"],
+            ["PING"],
+        ]
+    )
 
 
 def test_client_kill_own_id_skipme(diff):
-    diff([
-        (["CLIENT", "ID"], positive_int),
-        lambda s: ["CLIENT", "KILL", "ID", s.replies[0]],  # SKIPME yes by default: :0
-        ["PING"],
-        lambda s: ["CLIENT", "KILL", "ID", s.replies[0], "SKIPME", "no"],  # :1, then closed
-    ])
+    diff(
+        [
+            (["CLIENT", "ID"], positive_int),
+            lambda s: ["CLIENT", "KILL", "ID", s.replies[0]],  # SKIPME yes by default: :0
+            ["PING"],
+            lambda s: ["CLIENT", "KILL", "ID", s.replies[0], "SKIPME", "no"],  # :1, then closed
+        ]
+    )
     assert all(s.conn.closed_by_peer for s in diff.sides)
 
 
@@ -421,10 +457,17 @@ def test_client_kill_other(diff):
             ids = [v.call("CLIENT", "ID") for v in victims]
             addrs = [f"127.0.0.1:{v.sock.getsockname()[1]}" for v in victims]
             target = ids if how == "ID" else addrs
-            diff([
-                lambda s, t=target, h=how: ["CLIENT", "KILL", h, t[0 if s is diff.sides[0] else 1]],
-                ["PING"],
-            ])
+            diff(
+                [
+                    lambda s, t=target, h=how: [
+                        "CLIENT",
+                        "KILL",
+                        h,
+                        t[0 if s is diff.sides[0] else 1],
+                    ],
+                    ["PING"],
+                ]
+            )
             for v, side in zip(victims, diff.sides, strict=True):
                 assert v.is_closed(wait=2.0), f"{side.name}: CLIENT KILL {how} left it open"
         finally:
@@ -433,12 +476,14 @@ def test_client_kill_other(diff):
 
 
 def test_client_misc_errors(diff):
-    diff([
-        ["CLIENT"],
-        ["CLIENT", "FOO"],
-        ["CLIENT", "foo", "bar"],
-        (["CLIENT", "HELP"], ignore),
-    ])
+    diff(
+        [
+            ["CLIENT"],
+            ["CLIENT", "FOO"],
+            ["CLIENT", "foo", "bar"],
+            (["CLIENT", "HELP"], ignore),
+        ]
+    )
 
 
 def test_client_help_is_an_array_of_status_lines(diff):

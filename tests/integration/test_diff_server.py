@@ -70,7 +70,9 @@ time_pair = pairwise(_time_pair, "TIME shape, clocks within 5 s")
 
 
 def _both_ints(a: object, b: object) -> object:
-    return (type(a) is int and type(b) is int and a >= 0 and b >= 0) or f"not both integers >= 0: {a!r}, {b!r}"
+    return (
+        type(a) is int and type(b) is int and a >= 0 and b >= 0
+    ) or f"not both integers >= 0: {a!r}, {b!r}"
 
 
 both_ints = pairwise(_both_ints, "both non-negative integers")
@@ -86,11 +88,13 @@ def _slowlog_entries(v: object) -> object:
         if not (isinstance(e, list) and len(e) == 6):
             out.append(("malformed entry", e))
             continue
-        out.append((
-            [type(x).__name__ for x in e],
-            e[3],  # the command and its arguments
-            e[5],  # client name
-        ))
+        out.append(
+            (
+                [type(x).__name__ for x in e],
+                e[3],  # the command and its arguments
+                e[5],  # client name
+            )
+        )
     return out
 
 
@@ -110,72 +114,80 @@ keyspace_info = transform(_without_avg_ttl, "INFO keyspace without avg_ttl")
 
 
 def test_dbsize(diff):
-    diff([
-        ["DBSIZE"],
-        ["SET", "a", "1"],
-        ["SET", "b", "2"],
-        ["DBSIZE"],
-        ["SET", "a", "3"],
-        ["DBSIZE"],
-        ["DEL", "a"],
-        ["DBSIZE"],
-        ["SELECT", "4"],
-        ["DBSIZE"],
-        ["DBSIZE", "x"],
-    ])
+    diff(
+        [
+            ["DBSIZE"],
+            ["SET", "a", "1"],
+            ["SET", "b", "2"],
+            ["DBSIZE"],
+            ["SET", "a", "3"],
+            ["DBSIZE"],
+            ["DEL", "a"],
+            ["DBSIZE"],
+            ["SELECT", "4"],
+            ["DBSIZE"],
+            ["DBSIZE", "x"],
+        ]
+    )
 
 
 def test_dbsize_counts_expired_keys_out(diff):
-    diff([
-        ["SET", "k", "v", "PX", "1"],
-        ["SET", "keep", "v"],
-        ["DEBUG", "SLEEP", "0.05"],
-        ["GET", "k"],
-        ["DBSIZE"],
-    ])
+    diff(
+        [
+            ["SET", "k", "v", "PX", "1"],
+            ["SET", "keep", "v"],
+            ["DEBUG", "SLEEP", "0.05"],
+            ["GET", "k"],
+            ["DBSIZE"],
+        ]
+    )
 
 
 def test_flushdb(diff):
-    diff([
-        ["SET", "a", "1"],
-        ["SELECT", "1"],
-        ["SET", "b", "1"],
-        ["SET", "c", "1"],
-        ["FLUSHDB"],
-        ["DBSIZE"],
-        ["SELECT", "0"],
-        ["DBSIZE"],  # other dbs untouched
-        ["GET", "a"],
-        ["SET", "x", "1"],
-        ["FLUSHDB", "SYNC"],
-        ["DBSIZE"],
-        ["SET", "x", "1"],
-        ["FLUSHDB", "ASYNC"],
-        ["DBSIZE"],
-        ["FLUSHDB", "async"],
-        ["FLUSHDB", "FOO"],
-        ["FLUSHDB", "ASYNC", "x"],
-    ])
+    diff(
+        [
+            ["SET", "a", "1"],
+            ["SELECT", "1"],
+            ["SET", "b", "1"],
+            ["SET", "c", "1"],
+            ["FLUSHDB"],
+            ["DBSIZE"],
+            ["SELECT", "0"],
+            ["DBSIZE"],  # other dbs untouched
+            ["GET", "a"],
+            ["SET", "x", "1"],
+            ["FLUSHDB", "SYNC"],
+            ["DBSIZE"],
+            ["SET", "x", "1"],
+            ["FLUSHDB", "ASYNC"],
+            ["DBSIZE"],
+            ["FLUSHDB", "async"],
+            ["FLUSHDB", "FOO"],
+            ["FLUSHDB", "ASYNC", "x"],
+        ]
+    )
 
 
 def test_flushall(diff):
-    diff([
-        ["SET", "a", "1"],
-        ["SELECT", "7"],
-        ["SET", "b", "1"],
-        ["FLUSHALL"],
-        ["DBSIZE"],
-        ["SELECT", "0"],
-        ["DBSIZE"],
-        ["SET", "a", "1"],
-        ["FLUSHALL", "ASYNC"],
-        ["DBSIZE"],
-        ["SET", "a", "1"],
-        ["FLUSHALL", "SYNC"],
-        ["DBSIZE"],
-        ["FLUSHALL", "FOO"],
-        ["FLUSHALL", "SYNC", "x"],
-    ])
+    diff(
+        [
+            ["SET", "a", "1"],
+            ["SELECT", "7"],
+            ["SET", "b", "1"],
+            ["FLUSHALL"],
+            ["DBSIZE"],
+            ["SELECT", "0"],
+            ["DBSIZE"],
+            ["SET", "a", "1"],
+            ["FLUSHALL", "ASYNC"],
+            ["DBSIZE"],
+            ["SET", "a", "1"],
+            ["FLUSHALL", "SYNC"],
+            ["DBSIZE"],
+            ["FLUSHALL", "FOO"],
+            ["FLUSHALL", "SYNC", "x"],
+        ]
+    )
 
 
 # ---- TIME, LASTSAVE ----
@@ -218,10 +230,19 @@ def test_config_get(diff, pattern):
 
 
 def test_config_get_several_and_resp3(diff):
-    diff([(["CONFIG", "GET", "maxmemory", "databases"], unordered_pairs),
-          (["CONFIG", "GET", "databases", "databases"], unordered_pairs)])
-    diff([(["CONFIG", "GET", "maxmemory", "databases"], unordered_pairs),
-          (["CONFIG", "GET", "*max-*-entries*"], unordered_pairs)], proto=3)
+    diff(
+        [
+            (["CONFIG", "GET", "maxmemory", "databases"], unordered_pairs),
+            (["CONFIG", "GET", "databases", "databases"], unordered_pairs),
+        ]
+    )
+    diff(
+        [
+            (["CONFIG", "GET", "maxmemory", "databases"], unordered_pairs),
+            (["CONFIG", "GET", "*max-*-entries*"], unordered_pairs),
+        ],
+        proto=3,
+    )
 
 
 def test_config_get_port_is_own(diff):
@@ -232,46 +253,50 @@ def test_config_get_port_is_own(diff):
 
 def test_config_set_get_round_trip(diff, restore_config):
     restore_config("maxmemory", "maxmemory-policy", "slowlog-max-len", "timeout", "hz")
-    diff([
-        ["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
-        ["CONFIG", "GET", "maxmemory-policy"],
-        ["CONFIG", "SET", "maxmemory", "100mb"],
-        ["CONFIG", "GET", "maxmemory"],
-        ["CONFIG", "SET", "maxmemory", "1GB"],
-        ["CONFIG", "GET", "maxmemory"],
-        ["CONFIG", "SET", "maxmemory", "12345"],
-        ["CONFIG", "GET", "maxmemory"],
-        ["CONFIG", "SET", "MAXMEMORY-POLICY", "VOLATILE-TTL"],
-        ["CONFIG", "GET", "maxmemory-policy"],
-        ["CONFIG", "SET", "slowlog-max-len", "64", "timeout", "300"],
-        (["CONFIG", "GET", "slowlog-max-len", "timeout"], unordered_pairs),
-        ["CONFIG", "SET", "hz", "20"],
-        ["CONFIG", "GET", "hz"],
-    ])
+    diff(
+        [
+            ["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
+            ["CONFIG", "GET", "maxmemory-policy"],
+            ["CONFIG", "SET", "maxmemory", "100mb"],
+            ["CONFIG", "GET", "maxmemory"],
+            ["CONFIG", "SET", "maxmemory", "1GB"],
+            ["CONFIG", "GET", "maxmemory"],
+            ["CONFIG", "SET", "maxmemory", "12345"],
+            ["CONFIG", "GET", "maxmemory"],
+            ["CONFIG", "SET", "MAXMEMORY-POLICY", "VOLATILE-TTL"],
+            ["CONFIG", "GET", "maxmemory-policy"],
+            ["CONFIG", "SET", "slowlog-max-len", "64", "timeout", "300"],
+            (["CONFIG", "GET", "slowlog-max-len", "timeout"], unordered_pairs),
+            ["CONFIG", "SET", "hz", "20"],
+            ["CONFIG", "GET", "hz"],
+        ]
+    )
 
 
 def test_config_set_errors(diff, restore_config):
     restore_config("maxmemory", "maxmemory-policy", "slowlog-max-len")
-    diff([
-        ["CONFIG", "SET", "no-such-parameter", "1"],
-        ["CONFIG", "SET", "foo", "bar"],
-        ["CONFIG", "SET", "maxmemory", "abc"],
-        ["CONFIG", "SET", "maxmemory-policy", "foo"],
-        ["CONFIG", "SET", "slowlog-max-len", "-5"],
-        ["CONFIG", "SET", "slowlog-max-len", "x"],
-        ["CONFIG", "SET", "databases", "5"],
-        ["CONFIG", "SET", "dir", "/tmp"],
-        ["CONFIG", "SET", "maxmemory"],
-        ["CONFIG", "SET", "maxmemory", "0", "foo"],
-        ["CONFIG", "SET", "maxmemory", "0", "maxmemory", "1"],
-        ["CONFIG", "SET", "maxmemory", "1mb", "maxmemory-policy", "bad"],
-        ["CONFIG", "GET", "maxmemory"],  # the failed multi-SET changed nothing
-        ["CONFIG", "SET"],
-        ["CONFIG", "GET"],
-        ["CONFIG"],
-        ["CONFIG", "FOO"],
-        ["CONFIG", "foo", "bar"],
-    ])
+    diff(
+        [
+            ["CONFIG", "SET", "no-such-parameter", "1"],
+            ["CONFIG", "SET", "foo", "bar"],
+            ["CONFIG", "SET", "maxmemory", "abc"],
+            ["CONFIG", "SET", "maxmemory-policy", "foo"],
+            ["CONFIG", "SET", "slowlog-max-len", "-5"],
+            ["CONFIG", "SET", "slowlog-max-len", "x"],
+            ["CONFIG", "SET", "databases", "5"],
+            ["CONFIG", "SET", "dir", "/tmp"],
+            ["CONFIG", "SET", "maxmemory"],
+            ["CONFIG", "SET", "maxmemory", "0", "foo"],
+            ["CONFIG", "SET", "maxmemory", "0", "maxmemory", "1"],
+            ["CONFIG", "SET", "maxmemory", "1mb", "maxmemory-policy", "bad"],
+            ["CONFIG", "GET", "maxmemory"],  # the failed multi-SET changed nothing
+            ["CONFIG", "SET"],
+            ["CONFIG", "GET"],
+            ["CONFIG"],
+            ["CONFIG", "FOO"],
+            ["CONFIG", "foo", "bar"],
+        ]
+    )
 
 
 def test_config_resetstat(diff):
@@ -282,12 +307,14 @@ def test_config_resetstat(diff):
 
 
 def test_debug_sleep(diff):
-    diff([
-        ["DEBUG", "SLEEP", "0"],
-        ["DEBUG", "SLEEP", "0.01"],
-        ["DEBUG", "sleep", "0"],
-        ["DEBUG"],
-    ])
+    diff(
+        [
+            ["DEBUG", "SLEEP", "0"],
+            ["DEBUG", "SLEEP", "0.01"],
+            ["DEBUG", "sleep", "0"],
+            ["DEBUG"],
+        ]
+    )
 
 
 def test_debug_not_allowed_by_default(diff_factory):
@@ -299,65 +326,73 @@ def test_debug_not_allowed_by_default(diff_factory):
 
 
 def test_slowlog_basic(diff):
-    diff([
-        ["SLOWLOG", "RESET"],
-        ["SLOWLOG", "LEN"],
-        ["SLOWLOG", "GET"],
-        ["SLOWLOG", "GET", "0"],
-        ["SLOWLOG", "GET", "-1"],
-        (["SLOWLOG", "HELP"], ignore),
-    ])
+    diff(
+        [
+            ["SLOWLOG", "RESET"],
+            ["SLOWLOG", "LEN"],
+            ["SLOWLOG", "GET"],
+            ["SLOWLOG", "GET", "0"],
+            ["SLOWLOG", "GET", "-1"],
+            (["SLOWLOG", "HELP"], ignore),
+        ]
+    )
 
 
 def test_slowlog_errors(diff):
-    diff([
-        ["SLOWLOG"],
-        ["SLOWLOG", "FOO"],
-        ["SLOWLOG", "GET", "x"],
-        ["SLOWLOG", "GET", "-2"],
-        ["SLOWLOG", "GET", "1", "2"],
-        ["SLOWLOG", "LEN", "x"],
-        ["SLOWLOG", "RESET", "x"],
-    ])
+    diff(
+        [
+            ["SLOWLOG"],
+            ["SLOWLOG", "FOO"],
+            ["SLOWLOG", "GET", "x"],
+            ["SLOWLOG", "GET", "-2"],
+            ["SLOWLOG", "GET", "1", "2"],
+            ["SLOWLOG", "LEN", "x"],
+            ["SLOWLOG", "RESET", "x"],
+        ]
+    )
 
 
 def test_slowlog_records_commands(diff, restore_config):
     restore_config("slowlog-log-slower-than", "slowlog-max-len")
-    diff([
-        ["SLOWLOG", "RESET"],
-        ["CONFIG", "SET", "slowlog-log-slower-than", "0"],
-        ["CLIENT", "SETNAME", "slow-one"],
-        ["SET", "a", "b"],
-        ["GET", "a"],
-        (["SLOWLOG", "GET", "2"], slowlog_entries),
-        ["SLOWLOG", "LEN"],
-        (["SLOWLOG", "GET"], slowlog_entries),
-        ["SLOWLOG", "RESET"],
-        ["SLOWLOG", "LEN"],  # the RESET itself is logged after the reset
-        ["CONFIG", "SET", "slowlog-max-len", "2"],
-        ["PING"],
-        ["PING", "x"],
-        ["ECHO", "y"],
-        ["SLOWLOG", "LEN"],
-        (["SLOWLOG", "GET", "-1"], slowlog_entries),
-        ["CONFIG", "SET", "slowlog-log-slower-than", "-1"],
-        ["SLOWLOG", "RESET"],
-        ["PING"],
-        ["SLOWLOG", "LEN"],
-    ])
+    diff(
+        [
+            ["SLOWLOG", "RESET"],
+            ["CONFIG", "SET", "slowlog-log-slower-than", "0"],
+            ["CLIENT", "SETNAME", "slow-one"],
+            ["SET", "a", "b"],
+            ["GET", "a"],
+            (["SLOWLOG", "GET", "2"], slowlog_entries),
+            ["SLOWLOG", "LEN"],
+            (["SLOWLOG", "GET"], slowlog_entries),
+            ["SLOWLOG", "RESET"],
+            ["SLOWLOG", "LEN"],  # the RESET itself is logged after the reset
+            ["CONFIG", "SET", "slowlog-max-len", "2"],
+            ["PING"],
+            ["PING", "x"],
+            ["ECHO", "y"],
+            ["SLOWLOG", "LEN"],
+            (["SLOWLOG", "GET", "-1"], slowlog_entries),
+            ["CONFIG", "SET", "slowlog-log-slower-than", "-1"],
+            ["SLOWLOG", "RESET"],
+            ["PING"],
+            ["SLOWLOG", "LEN"],
+        ]
+    )
 
 
 def test_slowlog_long_arguments_are_trimmed(diff, restore_config):
     restore_config("slowlog-log-slower-than")
     many = [str(i) for i in range(40)]
-    diff([
-        ["SLOWLOG", "RESET"],
-        ["CONFIG", "SET", "slowlog-log-slower-than", "0"],
-        ["SET", "big", "x" * 200],
-        ["DEL", *many],
-        ["CONFIG", "SET", "slowlog-log-slower-than", "-1"],
-        (["SLOWLOG", "GET", "3"], slowlog_entries),
-    ])
+    diff(
+        [
+            ["SLOWLOG", "RESET"],
+            ["CONFIG", "SET", "slowlog-log-slower-than", "0"],
+            ["SET", "big", "x" * 200],
+            ["DEL", *many],
+            ["CONFIG", "SET", "slowlog-log-slower-than", "-1"],
+            (["SLOWLOG", "GET", "3"], slowlog_entries),
+        ]
+    )
 
 
 # ---- COMMAND ----
@@ -368,13 +403,15 @@ def test_command_count(diff):
 
 
 def test_command_info(diff):
-    diff([
-        (["COMMAND", "INFO", "get", "set"], command_info_core),
-        (["COMMAND", "INFO", "GET"], command_info_core),
-        (["COMMAND", "INFO", "mset", "del", "ping", "select", "dbsize"], command_info_core),
-        (["COMMAND", "INFO", "nosuchcommand", "get"], command_info_core),
-        (["COMMAND", "INFO", "client", "config"], command_info_core),
-    ])
+    diff(
+        [
+            (["COMMAND", "INFO", "get", "set"], command_info_core),
+            (["COMMAND", "INFO", "GET"], command_info_core),
+            (["COMMAND", "INFO", "mset", "del", "ping", "select", "dbsize"], command_info_core),
+            (["COMMAND", "INFO", "nosuchcommand", "get"], command_info_core),
+            (["COMMAND", "INFO", "client", "config"], command_info_core),
+        ]
+    )
 
 
 def test_command_info_resp3(diff):
@@ -382,30 +419,34 @@ def test_command_info_resp3(diff):
 
 
 def test_command_getkeys(diff):
-    diff([
-        ["COMMAND", "GETKEYS", "SET", "a", "b"],
-        ["COMMAND", "GETKEYS", "SET", "a", "b", "EX", "10"],
-        ["COMMAND", "GETKEYS", "MSET", "a", "b", "c", "d"],
-        ["COMMAND", "GETKEYS", "MSET", "a", "b", "c"],
-        ["COMMAND", "GETKEYS", "GET", "a"],
-        ["COMMAND", "GETKEYS", "get", "a"],
-        ["COMMAND", "GETKEYS", "DEL", "a", "b", "c"],
-        ["COMMAND", "GETKEYS", "GET"],
-        ["COMMAND", "GETKEYS", "GET", "a", "b"],
-        ["COMMAND", "GETKEYS", "SET", "a"],
-        ["COMMAND", "GETKEYS", "PING", "x"],
-        ["COMMAND", "GETKEYS", "NOSUCHCOMMAND", "a"],
-        ["COMMAND", "GETKEYS"],
-    ])
+    diff(
+        [
+            ["COMMAND", "GETKEYS", "SET", "a", "b"],
+            ["COMMAND", "GETKEYS", "SET", "a", "b", "EX", "10"],
+            ["COMMAND", "GETKEYS", "MSET", "a", "b", "c", "d"],
+            ["COMMAND", "GETKEYS", "MSET", "a", "b", "c"],
+            ["COMMAND", "GETKEYS", "GET", "a"],
+            ["COMMAND", "GETKEYS", "get", "a"],
+            ["COMMAND", "GETKEYS", "DEL", "a", "b", "c"],
+            ["COMMAND", "GETKEYS", "GET"],
+            ["COMMAND", "GETKEYS", "GET", "a", "b"],
+            ["COMMAND", "GETKEYS", "SET", "a"],
+            ["COMMAND", "GETKEYS", "PING", "x"],
+            ["COMMAND", "GETKEYS", "NOSUCHCOMMAND", "a"],
+            ["COMMAND", "GETKEYS"],
+        ]
+    )
 
 
 def test_command_misc(diff):
-    diff([
-        ["COMMAND", "FOO"],
-        (["COMMAND"], ignore),
-        (["COMMAND", "HELP"], ignore),
-        (["COMMAND", "DOCS", "get"], ignore),
-    ])
+    diff(
+        [
+            ["COMMAND", "FOO"],
+            (["COMMAND"], ignore),
+            (["COMMAND", "HELP"], ignore),
+            (["COMMAND", "DOCS", "get"], ignore),
+        ]
+    )
 
 
 def test_command_list_contains_the_basics(diff):
@@ -420,27 +461,31 @@ def test_command_list_contains_the_basics(diff):
 
 
 def test_info(diff):
-    diff([
-        (["INFO"], ignore),
-        (["INFO", "server"], ignore),
-        (["INFO", "all"], ignore),
-        (["INFO", "everything"], ignore),
-        ["INFO", "keyspace"],
-        ["INFO", "nosuchsection"],
-    ])
+    diff(
+        [
+            (["INFO"], ignore),
+            (["INFO", "server"], ignore),
+            (["INFO", "all"], ignore),
+            (["INFO", "everything"], ignore),
+            ["INFO", "keyspace"],
+            ["INFO", "nosuchsection"],
+        ]
+    )
 
 
 def test_info_keyspace(diff):
-    diff([
-        ["SET", "a", "1"],
-        ["SET", "b", "1"],
-        ["SET", "t", "1", "EX", "1000"],
-        ["SELECT", "3"],
-        ["SET", "c", "1"],
-        (["INFO", "keyspace"], keyspace_info),
-        ["FLUSHALL"],
-        ["INFO", "keyspace"],
-    ])
+    diff(
+        [
+            ["SET", "a", "1"],
+            ["SET", "b", "1"],
+            ["SET", "t", "1", "EX", "1000"],
+            ["SELECT", "3"],
+            ["SET", "c", "1"],
+            (["INFO", "keyspace"], keyspace_info),
+            ["FLUSHALL"],
+            ["INFO", "keyspace"],
+        ]
+    )
 
 
 def test_info_resp3(diff):
@@ -462,38 +507,42 @@ def test_info_sections_present(diff):
 
 
 def test_unknown_command_errors(diff):
-    diff([
-        ["FOO"],
-        ["FOO", "bar"],
-        ["FOO", "bar", "baz"],
-        ["foo", "BAR"],
-        ["FOO", "x" * 200, "b", "c"],
-        ["FOO", "a b", "'quoted'"],
-        ["FOO", *[str(i) for i in range(40)]],
-        ["x" * 200],
-        [""],
-    ])
+    diff(
+        [
+            ["FOO"],
+            ["FOO", "bar"],
+            ["FOO", "bar", "baz"],
+            ["foo", "BAR"],
+            ["FOO", "x" * 200, "b", "c"],
+            ["FOO", "a b", "'quoted'"],
+            ["FOO", *[str(i) for i in range(40)]],
+            ["x" * 200],
+            [""],
+        ]
+    )
 
 
 def test_wrong_arity_errors(diff):
-    diff([
-        ["GET"],
-        ["GET", "a", "b"],
-        ["SET", "a"],
-        ["SET"],
-        ["MSET", "a"],
-        ["DEL"],
-        ["ECHO"],
-        ["SELECT"],
-        ["DBSIZE", "x"],
-        ["TIME", "x"],
-        ["LASTSAVE", "x"],
-        ["FLUSHDB", "a", "b"],
-        ["RESET", "x"],
-        ["CONFIG", "GET"],
-        ["COMMAND", "COUNT", "x"],
-        ["CLIENT", "ID", "x"],
-    ])
+    diff(
+        [
+            ["GET"],
+            ["GET", "a", "b"],
+            ["SET", "a"],
+            ["SET"],
+            ["MSET", "a"],
+            ["DEL"],
+            ["ECHO"],
+            ["SELECT"],
+            ["DBSIZE", "x"],
+            ["TIME", "x"],
+            ["LASTSAVE", "x"],
+            ["FLUSHDB", "a", "b"],
+            ["RESET", "x"],
+            ["CONFIG", "GET"],
+            ["COMMAND", "COUNT", "x"],
+            ["CLIENT", "ID", "x"],
+        ]
+    )
 
 
 # ---- inline commands and pipelines ----
@@ -512,7 +561,10 @@ def test_inline_commands(diff):
 
 
 def test_inline_then_multibulk_mixed(diff):
-    diff.stream(b"SET k 1\r\n*2\r\n$4\r\nINCR\r\n$1\r\nk\r\nINCR k\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", replies=4)
+    diff.stream(
+        b"SET k 1\r\n*2\r\n$4\r\nINCR\r\n$1\r\nk\r\nINCR k\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+        replies=4,
+    )
 
 
 def test_empty_multibulk_is_ignored(diff):

@@ -173,7 +173,9 @@ def _check_model(server, model: dict[bytes, bytes]) -> None:
     keys = sorted(model)
     got = dict(zip(keys, c.mget(keys), strict=True)) if keys else {}
     missing = {k: (model[k], got[k]) for k in keys if got[k] != model[k]}
-    assert not missing, f"{len(missing)} acknowledged writes lost or wrong, e.g. {list(missing.items())[:5]}"
+    assert not missing, (
+        f"{len(missing)} acknowledged writes lost or wrong, e.g. {list(missing.items())[:5]}"
+    )
     assert c.dbsize() == len(model), f"DBSIZE {c.dbsize()} != {len(model)} keys written"
 
 
@@ -258,10 +260,14 @@ def test_second_pikad_on_same_dir_refuses_to_start(pikad_factory, tmp_path):
         try:
             code = proc.wait(timeout=20)
         except Exception:
-            pytest.fail(f"second pikad on {first.dir} still running after 20 s\n{second.log_tail()}")
+            pytest.fail(
+                f"second pikad on {first.dir} still running after 20 s\n{second.log_tail()}"
+            )
         out = second.log_text()
         assert code != 0, f"second pikad exited {code}\n{out}"
-        assert "lock" in out.lower() or str(first.dir) in out, f"no word about the lock or dir:\n{out}"
+        assert "lock" in out.lower() or str(first.dir) in out, (
+            f"no word about the lock or dir:\n{out}"
+        )
     finally:
         second.stop()
     assert first.client().get("mine") == b"1"  # the first one is unharmed

@@ -102,8 +102,13 @@ def test_huge_bulk_header_is_refused_at_once(pikad):
         b":1\r\n",
         b"*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n",  # Redis does not check the bulk's CRLF
     ],
-    ids=["negative count", "zero count", "bulk outside multibulk", "integer as inline",
-         "bulk not ended by CRLF"],
+    ids=[
+        "negative count",
+        "zero count",
+        "bulk outside multibulk",
+        "integer as inline",
+        "bulk not ended by CRLF",
+    ],
 )
 def test_odd_but_accepted_frames_match_redis(diff, frame):
     diff.stream(frame, quiet=0.5)
@@ -122,12 +127,16 @@ def test_odd_but_accepted_frames_match_redis(diff, frame):
 def test_truncated_frame_waits_then_completes(diff, prefix):
     """A frame cut anywhere gets no reply and keeps the connection open; the rest of it,
     sent later, completes the command."""
-    full = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n" if prefix.startswith(b"*") else b"SET k value\r\n"
+    full = (
+        b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n"
+        if prefix.startswith(b"*")
+        else b"SET k value\r\n"
+    )
     result = diff.stream(prefix, quiet=0.3, flush=True)
     assert result.left == [] and not result.left_closed
     conns = diff.conns()
     for c in conns:
-        c.send(full[len(prefix):])
+        c.send(full[len(prefix) :])
     assert [c.read_reply() for c in conns] == [b"+OK\r\n", b"+OK\r\n"]
     diff([["GET", "k"]], flush=False)
 
@@ -144,10 +153,22 @@ def test_truncated_frame_then_disconnect(pikad):
 # ---- random bytes ----
 
 _SAFE_COMMANDS = [
-    [b"SET", b"k", b"v"], [b"GET", b"k"], [b"PING"], [b"ECHO", b"hello"], [b"INCR", b"n"],
-    [b"DEL", b"k", b"n"], [b"EXISTS", b"k"], [b"MSET", b"a", b"1", b"b", b"2"],
-    [b"MGET", b"a", b"b"], [b"APPEND", b"k", b"x"], [b"STRLEN", b"k"], [b"DBSIZE"],
-    [b"SELECT", b"1"], [b"TTL", b"k"], [b"EXPIRE", b"k", b"100"], [b"TYPE", b"k"],
+    [b"SET", b"k", b"v"],
+    [b"GET", b"k"],
+    [b"PING"],
+    [b"ECHO", b"hello"],
+    [b"INCR", b"n"],
+    [b"DEL", b"k", b"n"],
+    [b"EXISTS", b"k"],
+    [b"MSET", b"a", b"1", b"b", b"2"],
+    [b"MGET", b"a", b"b"],
+    [b"APPEND", b"k", b"x"],
+    [b"STRLEN", b"k"],
+    [b"DBSIZE"],
+    [b"SELECT", b"1"],
+    [b"TTL", b"k"],
+    [b"EXPIRE", b"k", b"100"],
+    [b"TYPE", b"k"],
 ]
 
 
@@ -262,7 +283,11 @@ def test_pipeline_sent_byte_by_byte(pikad):
         for b in pipeline_bytes(commands) + b"ECHO inline\r\n":
             r.send(bytes([b]))
         assert r.read_replies(5) == [
-            b"+OK\r\n", b":2\r\n", b"$1\r\n2\r\n", b"$3\r\nx y\r\n", b"$6\r\ninline\r\n"
+            b"+OK\r\n",
+            b":2\r\n",
+            b"$1\r\n2\r\n",
+            b"$3\r\nx y\r\n",
+            b"$6\r\ninline\r\n",
         ]
 
 

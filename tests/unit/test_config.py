@@ -46,7 +46,9 @@ def test_split_config_line_quotes_and_comments():
 
 
 def test_command_line_takes_words_until_next_flag():
-    file, overrides = parse_command_line(["my.conf", "--port", "7000", "--save", "3600", "1", "--bind", "127.0.0.1"])
+    file, overrides = parse_command_line(
+        ["my.conf", "--port", "7000", "--save", "3600", "1", "--bind", "127.0.0.1"]
+    )
     assert file == "my.conf"
     assert overrides == [("port", ["7000"]), ("save", ["3600", "1"]), ("bind", ["127.0.0.1"])]
 
@@ -73,15 +75,42 @@ def test_unknown_directive_is_fatal(tmp_path):
 @pytest.mark.parametrize(
     ("pairs", "text"),
     [
-        ([("maxmemory", "abc")], "CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value"),
-        ([("port", "abc")], "CONFIG SET failed (possibly related to argument 'port') - argument couldn't be parsed into an integer"),
-        ([("daemonize", "yes")], "CONFIG SET failed (possibly related to argument 'daemonize') - can't set immutable config"),
-        ([("appendonly", "maybe")], "CONFIG SET failed (possibly related to argument 'appendonly') - argument must be 'yes' or 'no'"),
-        ([("hz", "1"), ("hz", "2")], "CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter"),
-        ([("timeout", "-1")], "CONFIG SET failed (possibly related to argument 'timeout') - argument must be between 0 and 2147483647 inclusive"),
-        ([("maxmemory", "1mb"), ("foo", "2")], "Unknown option or number of arguments for CONFIG SET - 'foo'"),
-        ([("dir", "/tmp")], "CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"),
-        ([("loglevel", "foo")], "CONFIG SET failed (possibly related to argument 'loglevel') - argument(s) must be one of the following: debug, verbose, notice, warning"),
+        (
+            [("maxmemory", "abc")],
+            "CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value",
+        ),
+        (
+            [("port", "abc")],
+            "CONFIG SET failed (possibly related to argument 'port') - argument couldn't be parsed into an integer",
+        ),
+        (
+            [("daemonize", "yes")],
+            "CONFIG SET failed (possibly related to argument 'daemonize') - can't set immutable config",
+        ),
+        (
+            [("appendonly", "maybe")],
+            "CONFIG SET failed (possibly related to argument 'appendonly') - argument must be 'yes' or 'no'",
+        ),
+        (
+            [("hz", "1"), ("hz", "2")],
+            "CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter",
+        ),
+        (
+            [("timeout", "-1")],
+            "CONFIG SET failed (possibly related to argument 'timeout') - argument must be between 0 and 2147483647 inclusive",
+        ),
+        (
+            [("maxmemory", "1mb"), ("foo", "2")],
+            "Unknown option or number of arguments for CONFIG SET - 'foo'",
+        ),
+        (
+            [("dir", "/tmp")],
+            "CONFIG SET failed (possibly related to argument 'dir') - can't set protected config",
+        ),
+        (
+            [("loglevel", "foo")],
+            "CONFIG SET failed (possibly related to argument 'loglevel') - argument(s) must be one of the following: debug, verbose, notice, warning",
+        ),
     ],
 )
 def test_config_set_errors_match_redis(pairs, text):

@@ -83,9 +83,7 @@ def reference(pattern: bytes, string: bytes, nocase: bool = False) -> bool:
                         plen -= 2
                         if start <= ch <= end:
                             match = True
-                    elif (p[pi] == s[si]) if not nocase else (
-                        _tolower(p[pi]) == _tolower(s[si])
-                    ):
+                    elif (p[pi] == s[si]) if not nocase else (_tolower(p[pi]) == _tolower(s[si])):
                         match = True
                     pi += 1
                     plen -= 1
@@ -188,9 +186,19 @@ def redis_keys():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--bind", "127.0.0.1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--bind",
+            "127.0.0.1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     client = redis.Redis(port=port)
     try:
@@ -209,8 +217,9 @@ def redis_keys():
 
 def test_same_as_redis_keys(redis_keys):
     rnd = random.Random(7)
-    keys = sorted({bytes(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 5)))
-                   for _ in range(300)})
+    keys = sorted(
+        {bytes(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 5))) for _ in range(300)}
+    )
     redis_keys.flushall()
     redis_keys.mset({k: 1 for k in keys})
     for _ in range(600):

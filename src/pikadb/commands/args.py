@@ -42,9 +42,7 @@ def int_arg(b: bytes, error: str = errors.NOT_INTEGER) -> int:
     return v
 
 
-INT32_RANGE = (
-    f"ERR value is out of range, value must between {INT32_MIN} and {INT32_MAX}"
-)
+INT32_RANGE = f"ERR value is out of range, value must between {INT32_MIN} and {INT32_MAX}"
 
 
 def int32_arg(b: bytes, error: str | None = None) -> int:

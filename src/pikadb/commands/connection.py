@@ -45,7 +45,9 @@ def echo(c, argv):
     return argv[1]
 
 
-@command("quit", arity=-1, flags="fast stale noscript loading allow_busy no_auth", group="connection")
+@command(
+    "quit", arity=-1, flags="fast stale noscript loading allow_busy no_auth", group="connection"
+)
 def quit_(c, argv):
     """QUIT"""
     c.close_after_reply = True
@@ -78,7 +80,9 @@ def _check_password(c, user: bytes, password: bytes) -> None:
         raise CommandError(errors.WRONGPASS)
 
 
-@command("auth", arity=-2, flags="fast stale loading noscript no_auth allow_busy", group="connection")
+@command(
+    "auth", arity=-2, flags="fast stale loading noscript no_auth allow_busy", group="connection"
+)
 def auth(c, argv):
     """AUTH [username] password"""
     if len(argv) > 3:
@@ -97,7 +101,9 @@ def auth(c, argv):
     return OK
 
 
-@command("hello", arity=-1, flags="fast stale loading noscript no_auth allow_busy", group="connection")
+@command(
+    "hello", arity=-1, flags="fast stale loading noscript no_auth allow_busy", group="connection"
+)
 def hello(c, argv):
     """HELLO [protover [AUTH username password] [SETNAME clientname]]"""
     proto = c.proto
@@ -121,7 +127,9 @@ def hello(c, argv):
             setname = argv[i + 1]
             i += 2
         else:
-            raise CommandError(f"ERR Syntax error in HELLO option '{argv[i].decode('utf-8', 'replace')}'")
+            raise CommandError(
+                f"ERR Syntax error in HELLO option '{argv[i].decode('utf-8', 'replace')}'"
+            )
     if auth_pair is not None:
         _check_password(c, *auth_pair)
         c.authenticated = True
@@ -146,7 +154,9 @@ def hello(c, argv):
     }
 
 
-@command("reset", arity=1, flags="fast stale loading noscript no_auth allow_busy", group="connection")
+@command(
+    "reset", arity=1, flags="fast stale loading noscript no_auth allow_busy", group="connection"
+)
 def reset(c, argv):
     """RESET"""
     c.dbindex = 0
@@ -198,7 +208,13 @@ def client_info(c, argv):
     return Verbatim(c.describe() + "\n")
 
 
-_TYPES = {b"normal": "normal", b"master": "master", b"replica": "replica", b"slave": "replica", b"pubsub": "pubsub"}
+_TYPES = {
+    b"normal": "normal",
+    b"master": "master",
+    b"replica": "replica",
+    b"slave": "replica",
+    b"pubsub": "pubsub",
+}
 
 
 @command("client|list", arity=-2, flags="admin noscript loading stale", group="connection")

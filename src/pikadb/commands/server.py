@@ -63,7 +63,9 @@ def lastsave(c, argv):
 # ---- SHUTDOWN ----
 
 
-@command("shutdown", arity=-1, flags="admin noscript loading stale no_multi allow_busy", group="server")
+@command(
+    "shutdown", arity=-1, flags="admin noscript loading stale no_multi allow_busy", group="server"
+)
 def shutdown(c, argv):
     """SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]"""
     opts = {a.lower() for a in argv[1:]}
@@ -377,7 +379,16 @@ def command_help(c, argv):
 
 # ---- INFO ----
 
-_DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace")
+_DEFAULT_SECTIONS = (
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "keyspace",
+)
 _ALL_SECTIONS = (*_DEFAULT_SECTIONS, "commandstats", "errorstats")
 
 

@@ -372,9 +372,7 @@ def lcs(c, argv):
     if getlen and getidx:
         raise errors.err("If you want both the length and indexes, please just use IDX.")
     if (len(a) + 1) * (len(b) + 1) * 4 > _max_len(c):
-        raise errors.err(
-            "Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
-        )
+        raise errors.err("Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
     rows = _lcs_rows(a, b)
     total = _lcs_at(rows, len(a), len(b))
     if getlen:

@@ -162,8 +162,7 @@ class Server:
         for name in ("maxmemory-policy", "lfu-log-factor", "lfu-decay-time"):
             c.on_change(name, lambda _v: self._apply_access_tracking())
         log.notice(
-            f"Storage opened at {path}: {self.engine.nshards} shard(s), "
-            f"{len(self._dbs)} databases"
+            f"Storage opened at {path}: {self.engine.nshards} shard(s), {len(self._dbs)} databases"
         )
 
     async def serve(self) -> int:
@@ -182,7 +181,9 @@ class Server:
             except OSError as e:
                 if optional:
                     continue
-                log.warning(f"Warning: Could not create server TCP listening socket {host}:{port}: {e}")
+                log.warning(
+                    f"Warning: Could not create server TCP listening socket {host}:{port}: {e}"
+                )
                 raise SystemExit(1) from None
             self._servers.append(srv)
         log.notice(f"Ready to accept connections tcp on {' '.join(binds)}:{port}")
@@ -234,4 +235,3 @@ class Server:
             if not cl.monitor and now - cl.last_interaction > self.idle_timeout:
                 log.verbose(f"Closing idle client {cl.describe()}")
                 cl.close()
-

@@ -25,7 +25,9 @@ class SlowLog:
         self.entries: deque[Entry] = deque()
         self.next_id = 0
 
-    def add(self, argv: list[bytes], duration_us: int, peer: bytes, name: bytes, maxlen: int) -> None:
+    def add(
+        self, argv: list[bytes], duration_us: int, peer: bytes, name: bytes, maxlen: int
+    ) -> None:
         shown = []
         argc = len(argv)
         for i, a in enumerate(argv[: min(argc, _MAX_ARGC)]):
@@ -35,7 +37,9 @@ class SlowLog:
             if len(a) > _MAX_STRING:
                 a = a[:_MAX_STRING] + b"... (%d more bytes)" % (len(a) - _MAX_STRING)
             shown.append(a)
-        self.entries.appendleft(Entry(self.next_id, int(time.time()), duration_us, shown, peer, name))
+        self.entries.appendleft(
+            Entry(self.next_id, int(time.time()), duration_us, shown, peer, name)
+        )
         self.next_id += 1
         while len(self.entries) > maxlen:
             self.entries.pop()

@@ -208,8 +208,13 @@ class Database(StringOps):
 
     @staticmethod
     def _clone(
-        ws: WriteSet, src_db: Database, src: bytes, meta: Meta,
-        dst_db: Database, dst: bytes, old_dst: Meta | None,
+        ws: WriteSet,
+        src_db: Database,
+        src: bytes,
+        meta: Meta,
+        dst_db: Database,
+        dst: bytes,
+        old_dst: Meta | None,
     ) -> None:
         """Write meta (TTL included) as dst in dst_db; collections get a new version with
         their elements copied."""
@@ -325,9 +330,7 @@ class Database(StringOps):
                 t = live_type(it.value(), now)
                 if not t:
                     expired.append(k)
-                elif (type_code is None or t == type_code) and (
-                    matcher is None or matcher(k)
-                ):
+                elif (type_code is None or t == type_code) and (matcher is None or matcher(k)):
                     out.append(k)
                 it.next()
             if budget == 0 and it.valid():
@@ -383,8 +386,8 @@ class Database(StringOps):
         n = 0
         while n < min(len(first), len(lastk)) and first[n] == lastk[n]:
             n += 1
-        lo = int.from_bytes(first[n:n + 8].ljust(8, b"\0"), "big")
-        hi = int.from_bytes(lastk[n:n + 8].ljust(8, b"\0"), "big")
+        lo = int.from_bytes(first[n : n + 8].ljust(8, b"\0"), "big")
+        hi = int.from_bytes(lastk[n : n + 8].ljust(8, b"\0"), "big")
         point = first[:n] + random.randint(lo, max(lo, hi)).to_bytes(8, "big")
         it.seek(point)
         if not it.valid():

@@ -43,9 +43,7 @@ class ShardOpenError(Exception):
         self.locked = "lock" in detail.lower()
 
 
-def rocksdb_options(
-    block_cache: Cache | None, write_buffer_size: int | None
-) -> Options:
+def rocksdb_options(block_cache: Cache | None, write_buffer_size: int | None) -> Options:
     opts = Options(raw_mode=True)
     opts.create_if_missing(True)
     opts.set_max_background_jobs(2)

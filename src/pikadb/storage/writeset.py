@@ -221,17 +221,20 @@ class WriteSet:
         shard = db.shard_for(key)
         return shard.new_version(self.batch(shard))
 
-    def put_data(
-        self, db: Database, key: bytes, version: int, elem: bytes, value: bytes
-    ) -> None:
+    def put_data(self, db: Database, key: bytes, version: int, elem: bytes, value: bytes) -> None:
         self.batch(db.shard_for(key)).put(data_key(db.pdb, key, version, elem), value)
 
     def delete_data(self, db: Database, key: bytes, version: int, elem: bytes) -> None:
         self.batch(db.shard_for(key)).delete(data_key(db.pdb, key, version, elem))
 
     def copy_data(
-        self, src_db: Database, src: bytes, src_version: int,
-        dst_db: Database, dst: bytes, dst_version: int,
+        self,
+        src_db: Database,
+        src: bytes,
+        src_version: int,
+        dst_db: Database,
+        dst: bytes,
+        dst_version: int,
     ) -> None:
         """Copy every element record of one collection incarnation to another (RENAME/COPY)."""
         prefix = data_prefix(src_db.pdb, src, src_version)

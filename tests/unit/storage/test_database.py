@@ -45,7 +45,7 @@ def elements(db, key, version):
     it = db.shard_for(key).scan_prefix(prefix)
     out = {}
     while it.valid():
-        out[it.key()[len(prefix):]] = it.value()
+        out[it.key()[len(prefix) :]] = it.value()
         it.next()
     return out
 
@@ -276,9 +276,10 @@ def test_string_hot_paths_keep_index_and_counters(engine, db, now):
     db.set(b"k", b"v", now, expire_at=now + 100)
     db.set(b"k", b"w", now, expire_at=now + 200)
     assert index_entries(engine, db) == [expire_key(db.pdb, now + 200, b"k")]
-    assert engine.shards[0].counts(db.pdb)[2] + sum(
-        s.counts(db.pdb)[2] for s in engine.shards[1:]
-    ) == now + 200
+    assert (
+        engine.shards[0].counts(db.pdb)[2] + sum(s.counts(db.pdb)[2] for s in engine.shards[1:])
+        == now + 200
+    )
     db.set(b"k", b"x", now, keepttl=True)
     assert db.expire_time(b"k", now) == now + 200
     db.set(b"k", b"y", now)

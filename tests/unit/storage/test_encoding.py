@@ -41,7 +41,10 @@ def test_type_codes_are_frozen():
 
 def test_exact_bytes_are_frozen():
     assert meta_key(1, b"k") == b"\x01\x00\x01k"
-    assert data_key(1, b"k", 7, b"e") == b"\x02\x00\x01\x00\x00\x00\x01k" + (7).to_bytes(8, "big") + b"e"
+    assert (
+        data_key(1, b"k", 7, b"e")
+        == b"\x02\x00\x01\x00\x00\x00\x01k" + (7).to_bytes(8, "big") + b"e"
+    )
     assert expire_key(2, 1000, b"k") == b"\x03\x00\x02" + (1000).to_bytes(8, "big") + b"k"
     assert encode_string(b"v", 0, 0) == b"\x01v"
     assert encode_string(b"v", 5, ENC_RAW) == b"\x31" + (5).to_bytes(8, "big") + b"v"
@@ -60,8 +63,13 @@ def test_string_meta_round_trip(value, expire_at, enc):
     assert meta_expire_at(raw) == expire_at
 
 
-@given(st.sampled_from([T_HASH, T_LIST, T_SET, T_ZSET]), EXPIRY, U64,
-       st.integers(min_value=0, max_value=(1 << 63) - 1), st.binary(max_size=40))
+@given(
+    st.sampled_from([T_HASH, T_LIST, T_SET, T_ZSET]),
+    EXPIRY,
+    U64,
+    st.integers(min_value=0, max_value=(1 << 63) - 1),
+    st.binary(max_size=40),
+)
 def test_collection_meta_round_trip(t, expire_at, version, count, extra):
     m = Meta(t, expire_at, version=version, count=count, extra=extra)
     assert decode_meta(m.encode()) == m
@@ -97,8 +105,11 @@ def test_expiry_visibility_helpers():
     assert string_value(Meta(T_SET, 0, version=1).encode(), 0) is WRONGTYPE
 
 
-@given(st.integers(min_value=0, max_value=10**6), st.integers(min_value=0, max_value=10**6),
-       st.integers(min_value=-(10**30), max_value=10**30))
+@given(
+    st.integers(min_value=0, max_value=10**6),
+    st.integers(min_value=0, max_value=10**6),
+    st.integers(min_value=-(10**30), max_value=10**30),
+)
 def test_counters_round_trip(keys, volatile, ttl_sum):
     raw = encoding.encode_counters(keys, volatile, ttl_sum)
     assert encoding.decode_counters(raw) == [keys, volatile, ttl_sum]

@@ -41,8 +41,12 @@ def test_second_open_fails_fast_naming_the_dir(tmp_path):
             f"try:\n    Engine.open({path!r})\nexcept DataDirLocked as e:\n"
             "    print(e); sys.exit(3)\n"
         )
-        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+        res = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
         assert res.returncode == 3 and path in res.stdout
     with Engine.open(path):  # released by close()
         pass
@@ -92,8 +96,9 @@ def test_counters_survive_kill_9(tmp_path, shards):
         "db.delete([b'k1', b'k50'], now)\n"
         "os.kill(os.getpid(), 9)\n"
     )
-    res = subprocess.run([sys.executable, "-c", code],
-                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    res = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    )
     assert res.returncode == -9
     with Engine.open(path) as eng:
         assert eng.keyspace_info()[0][:2] == (98, 29)

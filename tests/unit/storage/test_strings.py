@@ -83,8 +83,13 @@ def test_getdel_and_set_expiry(engine, db, now):
 
 @pytest.mark.parametrize(
     "text,value",
-    [(b"0", 0), (b"-1", -1), (b"123", 123), (str(LLONG_MAX).encode(), LLONG_MAX),
-     (str(LLONG_MIN).encode(), LLONG_MIN)],
+    [
+        (b"0", 0),
+        (b"-1", -1),
+        (b"123", 123),
+        (str(LLONG_MAX).encode(), LLONG_MAX),
+        (str(LLONG_MIN).encode(), LLONG_MIN),
+    ],
 )
 def test_parse_int_accepts(text, value):
     assert parse_int(text) == value
@@ -92,8 +97,23 @@ def test_parse_int_accepts(text, value):
 
 @pytest.mark.parametrize(
     "text",
-    [b"", b"-", b"+1", b" 1", b"1 ", b"01", b"-0", b"00", b"1.0", b"1e3", b"0x1",
-     str(LLONG_MAX + 1).encode(), str(LLONG_MIN - 1).encode(), b"\xd9\xa3", b"1_000"],
+    [
+        b"",
+        b"-",
+        b"+1",
+        b" 1",
+        b"1 ",
+        b"01",
+        b"-0",
+        b"00",
+        b"1.0",
+        b"1e3",
+        b"0x1",
+        str(LLONG_MAX + 1).encode(),
+        str(LLONG_MIN - 1).encode(),
+        b"\xd9\xa3",
+        b"1_000",
+    ],
 )
 def test_parse_int_rejects(text):
     assert parse_int(text) is None
