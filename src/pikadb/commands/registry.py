@@ -1,11 +1,19 @@
-"""Load every command family so the table in pikadb.commands.table is complete."""
+"""Load every command family so the table in pikadb.commands.table is complete.
 
-from pikadb.commands import (  # noqa: F401  (imported for their @command registrations)
-    connection,
-    keys,
-    server,
-    strings,
-)
+Every module of this package is imported; a family module registers its commands with
+@command at import time, so adding a family is adding a file (no list to keep in sync).
+"""
+
+import importlib
+import pkgutil
+
+import pikadb.commands as _package
 from pikadb.commands.table import COMMANDS
+
+_NOT_FAMILIES = {"args", "context", "registry", "table"}
+
+for _info in sorted(pkgutil.iter_modules(_package.__path__), key=lambda m: m.name):
+    if _info.name not in _NOT_FAMILIES and not _info.name.startswith("_"):
+        importlib.import_module(f"{_package.__name__}.{_info.name}")
 
 __all__ = ["COMMANDS"]

@@ -18,6 +18,7 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rocksdict import Cache, WriteBatch
@@ -63,6 +64,10 @@ class DataDirLocked(StorageError):
         self.path = path
 
 
+def _ignore_modified(mk: bytes) -> None:
+    pass
+
+
 class Engine:
     def __init__(self) -> None:  # use Engine.open()
         self.path = ""
@@ -77,6 +82,11 @@ class Engine:
         # write on its own: replication turns this off there).
         self.lazy_expire_on_read = True
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off
+        # Keys someone waits on (WATCH, blocked clients), by meta key: every committed write
+        # to one of them calls on_modified(meta key) (see storage.writeset). The server owns
+        # both; an empty dict keeps the write path free of the check.
+        self.watched: dict[bytes, object] = {}
+        self.on_modified: Callable[[bytes], None] = _ignore_modified
         self.dbmap: list[int] = []  # logical db -> physical db id
         self._dbmap_generation = 0
         self._dbs: list[Database] = []

@@ -133,14 +133,14 @@ class StringOps:
             # Hot path: a new key.
             if xx:
                 return False, None
-            write_string(shard, self.pdb, key, mk, value, expire_at, None, now, self.access)
+            write_string(shard, self.pdb, key, mk, value, expire_at, None, now, self.engine)
             return True, None
         if raw[0] & _TYPE_MASK == T_STRING and not (nx or get):
             # Hot path: replace a live string.
             old_at = meta_expire_at(raw)
             if not old_at or old_at > now:
                 new_at = expire_at or (old_at if keepttl else 0)
-                write_string(shard, self.pdb, key, mk, value, new_at, old_at, now, self.access)
+                write_string(shard, self.pdb, key, mk, value, new_at, old_at, now, self.engine)
                 return True, None
         ws = WriteSet(self.engine, now)
         ws.preload(mk, raw)
@@ -215,7 +215,7 @@ class StringOps:
             # Hot path: a new key.
             if delta > LLONG_MAX or delta < LLONG_MIN:
                 raise CommandError(errors.OVERFLOW)
-            write_string(shard, self.pdb, key, mk, b"%d" % delta, 0, None, now, self.access)
+            write_string(shard, self.pdb, key, mk, b"%d" % delta, 0, None, now, self.engine)
             return delta
         if raw[0] & _PLAIN_MASK == T_STRING:
             # Hot path: a string without TTL; no counter or index changes.
@@ -225,7 +225,7 @@ class StringOps:
             result = v + delta
             if result > LLONG_MAX or result < LLONG_MIN:
                 raise CommandError(errors.OVERFLOW)
-            write_string(shard, self.pdb, key, mk, b"%d" % result, 0, 0, now, self.access)
+            write_string(shard, self.pdb, key, mk, b"%d" % result, 0, 0, now, self.engine)
             return result
         ws = WriteSet(self.engine, now)
         ws.preload(mk, raw)

@@ -14,6 +14,12 @@ counter deltas and the expiry index changes from the old -> new transition. look
 this command's own earlier metas (MSET a 1 a 2, RENAME, DEL a a), so counters stay exact.
 Element records are not overlaid: a type that reads its own elements back within one
 command must track them itself.
+
+Watched keys: while engine.watched (meta key -> anything) is non-empty, every meta key
+this WriteSet writes (meta or element records) is checked against it after commit and
+engine.on_modified(meta_key) is called for each hit. The server uses it for WATCH and for
+waking clients blocked on a key (Redis's signalModifiedKey / signalKeyAsReady); commands
+never have to remember to signal.
 """
 
 from __future__ import annotations
@@ -35,7 +41,6 @@ from pikadb.keycodec import (
 from pikadb.storage.encoding import counters_key, encode_counters, prefix_successor
 
 if TYPE_CHECKING:
-    from pikadb.storage.access import AccessTable
     from pikadb.storage.database import Database
     from pikadb.storage.engine import Engine
     from pikadb.storage.shard import Shard
@@ -56,11 +61,12 @@ def write_string(
     new_at: int,
     old_at: int | None,
     now: int,
-    access: AccessTable,
+    engine: Engine,
 ) -> None:
     """Hot path of SET/INCR when the key is absent (old_at None) or a live string with
     expiry old_at (0: none): the records WriteSet.put would write (meta, expiry index,
     counters) in one batch, without the WriteSet machinery."""
+    access = engine.access
     b = WriteBatch(raw_mode=True)
     b.put(mk, encode_string(value, new_at, 0))
     if old_at is None:
@@ -84,6 +90,8 @@ def write_string(
     else:
         shard.commit(b)
         access.touch(mk, now)
+        if engine.watched and mk in engine.watched:
+            engine.on_modified(mk)
         return
     b.put(counters_key(pdb), encode_counters(new[0], new[1], new[2]))
     shard.commit(b)
@@ -92,10 +100,21 @@ def write_string(
         access.created(mk, now)
     else:
         access.touch(mk, now)
+    if engine.watched and mk in engine.watched:
+        engine.on_modified(mk)
 
 
 class WriteSet:
-    __slots__ = ("_batches", "_deltas", "_expired", "_pending", "access", "engine", "now")
+    __slots__ = (
+        "_batches",
+        "_deltas",
+        "_expired",
+        "_pending",
+        "_touched",
+        "access",
+        "engine",
+        "now",
+    )
 
     def __init__(self, engine: Engine, now: int) -> None:
         self.engine = engine
@@ -105,6 +124,7 @@ class WriteSet:
         self._pending: dict[bytes, bytes | None] = {}  # meta key -> raw meta as left here
         self._deltas: dict[tuple[Shard, int], list[int]] = {}
         self._expired = 0
+        self._touched: set[bytes] = set()  # meta keys written, kept only while keys are watched
 
     def batch(self, shard: Shard) -> WriteBatch:
         b = self._batches.get(shard)
@@ -162,6 +182,8 @@ class WriteSet:
             b = self._batches[shard] = WriteBatch(raw_mode=True)
         b.put(mk, raw)
         self._pending[mk] = raw
+        if self.engine.watched:
+            self._touched.add(mk)
         if old is None:
             d = self._delta(shard, pdb)
             d[0] += 1
@@ -196,6 +218,8 @@ class WriteSet:
         b = self.batch(shard)
         b.delete(mk)
         self._pending[mk] = None
+        if self.engine.watched:
+            self._touched.add(mk)
         d = self._delta(shard, pdb)
         d[0] -= 1
         if old.expire_at:
@@ -223,9 +247,13 @@ class WriteSet:
 
     def put_data(self, db: Database, key: bytes, version: int, elem: bytes, value: bytes) -> None:
         self.batch(db.shard_for(key)).put(data_key(db.pdb, key, version, elem), value)
+        if self.engine.watched:
+            self._touched.add(meta_key(db.pdb, key))
 
     def delete_data(self, db: Database, key: bytes, version: int, elem: bytes) -> None:
         self.batch(db.shard_for(key)).delete(data_key(db.pdb, key, version, elem))
+        if self.engine.watched:
+            self._touched.add(meta_key(db.pdb, key))
 
     def copy_data(
         self,
@@ -280,5 +308,12 @@ class WriteSet:
         if self._expired:
             self.engine.lazy_expired += self._expired
             self._expired = 0
+        if self._touched:
+            watched = self.engine.watched
+            on_modified = self.engine.on_modified
+            for mk in self._touched:
+                if mk in watched:
+                    on_modified(mk)
+            self._touched = set()
         self._batches = {}
         self._deltas = {}
