@@ -211,7 +211,8 @@ class Server:
         log.warning("pikadb is now ready to exit, bye bye...")
 
     async def _cron(self) -> None:
-        """hz times a second: active expiry (25% of the period at most), idle clients, metrics."""
+        """hz times a second: active expiry (25% of the period at most), reclaim of dropped
+        collections (10%), idle clients, metrics."""
         tick = 0
         while True:
             period = 1.0 / self.hz
@@ -220,6 +221,7 @@ class Server:
             try:
                 if self.engine is not None:
                     self.stats.expired_keys += self.engine.active_expire_cycle(period * 0.25)
+                    self.engine.reclaim_cycle(period * 0.1)
                 if tick % max(1, self.hz // 10) == 0:
                     self.stats.sample()
                 if self.idle_timeout and tick % self.hz == 0:

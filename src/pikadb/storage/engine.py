@@ -17,12 +17,14 @@ import contextlib
 import fcntl
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from rocksdict import Cache, WriteBatch
 
+from pikadb.log import log
 from pikadb.storage import expire as _expire
 from pikadb.storage.access import AccessTable
 from pikadb.storage.database import Database
@@ -40,6 +42,7 @@ from pikadb.storage.encoding import (
     decode_dbmap,
     encode_dbmap,
 )
+from pikadb.storage.reclaim import reclaim_step
 from pikadb.storage.scan import CursorTable
 from pikadb.storage.shard import Shard, ShardOpenError, rocksdb_options
 
@@ -93,6 +96,7 @@ class Engine:
         self._lock_fd: int | None = None
         self._sync_writes = False
         self._expire_cursor = 0
+        self._compaction: threading.Thread | None = None
         self.closed = True
 
     # ---- opening ----
@@ -290,6 +294,51 @@ class Engine:
         self.active_expired += n
         return n
 
+    # ---- background reclaim of dropped collections (storage/reclaim.py) ----
+
+    def reclaim_cycle(self, time_budget_s: float) -> int:
+        """Advance the reclaim passes for at most time_budget_s; start compacting what was
+        reclaimed once a shard's pass completes. -> garbage groups removed."""
+        if self.closed:
+            return 0
+        deadline = time.monotonic() + time_budget_s
+        removed = 0
+        for shard in self.shards:
+            st = shard.reclaim
+            if st.dirty:
+                removed += reclaim_step(shard, st, deadline)
+            if st.compact and st.cursor is None:
+                self._compact_later(shard)
+            if time.monotonic() >= deadline:
+                break
+        return removed
+
+    @property
+    def reclaim_busy(self) -> bool:
+        """A reclaim pass or a compaction of reclaimed ranges is still under way."""
+        busy = self._compaction is not None and self._compaction.is_alive()
+        return busy or any(s.reclaim.dirty or s.reclaim.compact for s in self.shards)
+
+    def _compact_later(self, shard: Shard) -> None:
+        if self._compaction is not None and self._compaction.is_alive():
+            return
+        ranges, shard.reclaim.compact = shard.reclaim.compact, []
+        if len(ranges) > 256:  # many small groups: one compaction over their span
+            ranges = [(min(r[0] for r in ranges), max(r[1] for r in ranges))]
+
+        def compact() -> None:
+            for begin, end in ranges:
+                if self.closed:
+                    return
+                try:
+                    shard.compact_range(begin, end)
+                except Exception as e:  # disk space comes back later through RocksDB itself
+                    log.warning(f"compaction of reclaimed records failed: {e}")
+                    return
+
+        self._compaction = threading.Thread(target=compact, name="pikadb-compact", daemon=True)
+        self._compaction.start()
+
     def disk_usage(self) -> int:
         total = 0
         for root, _dirs, files in os.walk(self.path):
@@ -327,6 +376,8 @@ class Engine:
         if self.closed:
             return
         self.closed = True
+        if self._compaction is not None:
+            self._compaction.join()  # RocksDB must not close under a running compaction
         self._close_shards()
         self._unlock()
 

@@ -29,6 +29,7 @@ from pikadb.storage.encoding import (
     decode_counters,
     prefix_successor,
 )
+from pikadb.storage.reclaim import ShardReclaim
 
 # How far ahead of the versions handed out the persisted floor is kept (µs of clock).
 _VERSION_FLOOR_STEP = 1 << 24  # ~16.7 s
@@ -102,6 +103,7 @@ class Shard:
         self._version_floor = int.from_bytes(raw, "big") if raw else 0
         self._durable_floor = self._version_floor
         self._last_version = self._version_floor
+        self.reclaim = ShardReclaim()
         self.closed = False
 
     # ---- the one write path ----
@@ -178,6 +180,11 @@ class Shard:
             self.rdb.flush()
         finally:
             self.rdb.close()
+
+    def compact_range(self, begin: bytes, end: bytes) -> None:
+        """Let RocksDB rewrite the files covering [begin, end) now (drops deleted records).
+        Releases the GIL: callers run it on a thread."""
+        self.rdb.compact_range(begin, end)
 
     def property_int(self, name: str) -> int:
         try:

@@ -276,7 +276,8 @@ class WriteSet:
 
     def _purge(self, shard: Shard, pdb: int, key: bytes, old: Meta) -> None:
         if old.count > PURGE_LIMIT:
-            return  # garbage for the reclaimer: deleting stays O(1)
+            shard.reclaim.mark_dirty()  # garbage for the reclaimer: deleting stays O(1)
+            return
         prefix = data_prefix(pdb, key, old.version)
         it = shard.iterator(prefix, prefix_successor(prefix))
         b = self.batch(shard)
