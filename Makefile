@@ -80,7 +80,7 @@ pytest:
 test-shards: install test-shards-run
 
 test-shards-run:
-	$(RUN) PIKADB_TEST_SHARDS=$(SHARDS) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+	$(RUN) PIKADB_TEST_SHARDS=$(SHARDS) $(PYTHON) -m pytest -q -m "not slow" tests/integration $(PYTEST_ARGS)
 
 # ---- development ----
 

@@ -497,6 +497,9 @@ def _section_persistence(c) -> list[str]:
         "storage_engine:rocksdb",
         f"sync_writes:{1 if s.engine.sync_writes else 0}",
         f"disk_usage_bytes:{s.engine.disk_usage()}",
+        # Element records of dropped big collections still to reclaim / compact.
+        f"reclaim_in_progress:{1 if s.engine.reclaim_busy else 0}",
+        f"reclaimed_collections:{sum(sh.reclaim.groups_reclaimed for sh in s.engine.shards)}",
     ]
 
 
