@@ -34,7 +34,11 @@ NOPROTO = "NOPROTO unsupported protocol version"
 EXPIRE_INVALID = "ERR invalid expire time in '{}' command"
 TIMEOUT_NEGATIVE = "ERR timeout is negative"
 BIT_OFFSET = "ERR bit offset is not an integer or out of range"
+HLL_WRONGTYPE = "WRONGTYPE Key is not a valid HyperLogLog string value."
+HLL_INVALID = "INVALIDOBJ Corrupted HLL object detected"
 STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+NO_MULTI = "ERR Command not allowed inside a transaction"
 
 
 def unknown_command(name: bytes, args: list[bytes]) -> CommandError:
@@ -67,6 +71,14 @@ def wrong_arity(name: str) -> CommandError:
 
 def wrong_arity_sub(name: str, sub: str) -> CommandError:
     return CommandError(f"ERR wrong number of arguments for '{name}|{sub}' command")
+
+
+def pubsub_context(name: str) -> CommandError:
+    """A RESP2 client with subscriptions may only run these (Redis processCommand)."""
+    return CommandError(
+        f"ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+        "RESET are allowed in this context"
+    )
 
 
 def _show(b: bytes) -> str:

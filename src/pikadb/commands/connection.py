@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hmac
 import re
+from time import time_ns
 
 from pikadb import errors
 from pikadb.commands.args import int32_arg
 from pikadb.commands.table import COMMANDS, command, container
+from pikadb.commands.transactions import discard
 from pikadb.errors import CommandError
 from pikadb.protocol import OK, PONG, Status, Verbatim
 
@@ -36,6 +38,9 @@ def ping(c, argv):
     """PING [message]"""
     if len(argv) > 2:
         raise errors.wrong_arity("ping")
+    if c.subscribed and c.proto == 2:
+        # RESP2 subscribers can only read frames: Redis answers with a pong frame.
+        return [b"pong", argv[1] if len(argv) == 2 else b""]
     return PONG if len(argv) == 1 else argv[1]
 
 
@@ -68,7 +73,11 @@ def swapdb(c, argv):
     """SWAPDB index1 index2"""
     a = parse_db_index(c, argv[1], "ERR invalid first DB index")
     b = parse_db_index(c, argv[2], "ERR invalid second DB index")
+    watches = c.server.watches
+    watches.touch_swapdb(a, b, time_ns() // 1_000_000)
     c.server.engine.swapdb(a, b)
+    watches.after_swapdb(a, b)
+    c.server.blocking.after_swapdb(a, b)
     return OK
 
 
@@ -167,6 +176,8 @@ def reset(c, argv):
     if c.monitor:
         c.monitor = False
         c.server.monitors.remove(c)
+    discard(c)  # MULTI and WATCHed keys
+    c.server.pubsub.unsubscribe_everything(c)  # silently, and out of the subscribed context
     return Status("RESET")
 
 

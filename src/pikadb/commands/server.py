@@ -35,6 +35,7 @@ def _flush_mode(argv: list[bytes]) -> None:
 def flushdb(c, argv):
     """FLUSHDB [ASYNC|SYNC]"""
     _flush_mode(argv)
+    c.server.watches.touch_flush(c.dbindex)  # before the keys go: WATCHes see them deleted
     c.db.flushdb()
     return OK
 
@@ -43,6 +44,7 @@ def flushdb(c, argv):
 def flushall(c, argv):
     """FLUSHALL [ASYNC|SYNC]"""
     _flush_mode(argv)
+    c.server.watches.touch_flush(None)
     c.server.engine.flushall()
     return OK
 
@@ -275,8 +277,11 @@ def _acl_categories(cmd: Command) -> list[Status]:
 
 def _first_last_step(cmd: Command) -> tuple[int, int, int]:
     spec = cmd.keys
-    if spec is None or callable(spec):
+    if spec is None:
         return (0, 0, 0)
+    if callable(spec):
+        # A key function may carry Redis's legacy range (ZUNIONSTORE: 1 1 1, movablekeys).
+        return getattr(spec, "legacy_range", (0, 0, 0))
     return spec
 
 
@@ -450,9 +455,9 @@ def _section_clients(c) -> list[str]:
         f"maxclients:{s.maxclients}",
         "client_recent_max_input_buffer:0",
         "client_recent_max_output_buffer:0",
-        "blocked_clients:0",
+        f"blocked_clients:{len(s.blocking.clients)}",
         "tracking_clients:0",
-        "clients_in_timeout_table:0",
+        f"clients_in_timeout_table:{s.blocking.timeouts}",
     ]
 
 
@@ -523,8 +528,9 @@ def _section_stats(c) -> list[str]:
         "evicted_keys:0",
         f"keyspace_hits:{hits}",
         f"keyspace_misses:{misses}",
-        "pubsub_channels:0",
-        "pubsub_patterns:0",
+        f"pubsub_channels:{len(c.server.pubsub.channels.registry)}",
+        f"pubsub_patterns:{c.server.pubsub.numpat()}",
+        f"pubsubshard_channels:{len(c.server.pubsub.shard.registry)}",
         f"total_error_replies:{st.total_error_replies}",
         f"total_reads_processed:{st.total_reads_processed}",
         f"total_writes_processed:{st.total_writes_processed}",

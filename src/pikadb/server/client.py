@@ -19,6 +19,9 @@ from pikadb.protocol import Parser, ProtocolError
 
 if TYPE_CHECKING:
     from pikadb.commands.table import Command
+    from pikadb.commands.transactions import MultiState
+    from pikadb.server.blocking import BlockedClient
+    from pikadb.server.multi import WatchedKey
     from pikadb.server.server import Server
 
 _MAX_CLIENTS_REACHED = b"-ERR max number of clients reached\r\n"
@@ -39,6 +42,23 @@ class Client(asyncio.Protocol):
         self.argv: list[bytes] = []
         self.cmd: Command | None = None
         self.monitor = False
+        self.blocked: BlockedClient | None = None  # while in BLPOP & co (server/blocking.py)
+        # MULTI/EXEC (commands/transactions.py): the open transaction, Redis's DIRTY_CAS flag,
+        # WATCHed keys ((db, key) -> server.multi.WatchedKey) and, while EXEC runs its queue,
+        # in_exec, which tells blocking commands to answer at once instead of blocking.
+        self.multi: MultiState | None = None
+        self.dirty_cas = False
+        self.watched_keys: dict[tuple[int, bytes], WatchedKey] = {}
+        self.in_exec = False
+        # Pub/Sub (server/pubsub.py): subscriptions in subscription order; `subscribed` is
+        # Redis's CLIENT_PUBSUB flag (the RESP2 subscribed context).
+        self.channels: dict[bytes, None] = {}
+        self.patterns: dict[bytes, None] = {}
+        self.shard_channels: dict[bytes, None] = {}
+        self.subscribed = False
+        # The replies being built by data_received: output pushed meanwhile (push()) joins
+        # them in order instead of overtaking them.
+        self.out_batch: list[bytes] | None = None
         self.close_after_reply = False
         self.closed = False
         self.created = time.time()
@@ -101,19 +121,24 @@ class Client(asyncio.Protocol):
             return
         server = self.server
         stats = server.stats
-        stats.total_net_input_bytes += len(data)
-        stats.total_reads_processed += 1
-        self.last_interaction = time.monotonic()
+        if data:  # resume() runs input that waited while blocked: not a read
+            stats.total_net_input_bytes += len(data)
+            stats.total_reads_processed += 1
+            self.last_interaction = time.monotonic()
         parser = self.parser
         parser.feed(data)
         out: list[bytes] = []
+        self.out_batch = out
         dispatch = self._dispatch
+        blocking = server.blocking
         try:
-            while True:
+            while self.blocked is None:  # a blocked client's pipelined input waits
                 argv = parser.gets()
                 if argv is None:
                     break
                 out.append(dispatch(self, argv))
+                if blocking.ready:  # keys the command gave data to: serve their waiters now
+                    blocking.serve_ready()
                 if self.close_after_reply:
                     break
         except ProtocolError as e:
@@ -121,12 +146,19 @@ class Client(asyncio.Protocol):
             out.append(b"-ERR " + str(e).encode("latin-1", "replace") + b"\r\n")
             log.verbose(f"Protocol error ({e}) from client: {self.describe()}")
             self.close_after_reply = True
+        finally:
+            self.out_batch = None
         if parser.buffered() > server.query_buffer_limit:
             log.warning(f"Closing client that reached max query buffer length: {self.describe()}")
             self.close_after_reply = True
         self.write(b"".join(out) if len(out) != 1 else out[0])
         if self.close_after_reply:
             self.close()
+
+    def resume(self) -> None:
+        """Run the input that waited while this client was blocked (server/blocking.py)."""
+        if self.blocked is None and not self.closed and self.parser.buffered():
+            self.data_received(b"")
 
     # ---- output and lifecycle ----
 
@@ -135,6 +167,15 @@ class Client(asyncio.Protocol):
             self.server.stats.total_net_output_bytes += len(data)
             self.server.stats.total_writes_processed += 1
             self.transport.write(data)
+
+    def push(self, data: bytes) -> None:
+        """Out-of-band output (Pub/Sub messages): after whatever this client was already
+        sent or is being answered, as in Redis's reply buffer."""
+        batch = self.out_batch
+        if batch is not None:
+            batch.append(data)
+        else:
+            self.write(data)
 
     def close(self) -> None:
         """Close after the pending output is flushed."""
@@ -147,13 +188,21 @@ class Client(asyncio.Protocol):
         f = ""
         if self.monitor:
             f += "O"
+        if self.subscribed:
+            f += "P"
+        if self.multi is not None:
+            f += "x"
+        if self.blocked is not None:
+            f += "b"
+        if self.dirty_cas:
+            f += "d"
         if self.close_after_reply:
             f += "c"
         return f or "N"
 
     def kind(self) -> str:
         """CLIENT KILL/LIST TYPE: normal | master | replica | pubsub."""
-        return "normal"
+        return "pubsub" if self.subscribed else "normal"
 
     def describe(self) -> str:
         now = time.time()
@@ -161,10 +210,12 @@ class Client(asyncio.Protocol):
         cmd = self.cmd.name if self.cmd is not None else "NULL"
         name = (self.name or b"").decode("utf-8", "replace")
         qbuf = self.parser.buffered()
+        queued = len(self.multi.commands) if self.multi is not None else -1
         return (
             f"id={self.id} addr={self.peer} laddr={self.local} fd={self.fd} name={name} "
             f"age={int(now - self.created)} idle={idle} flags={self.flags()} db={self.dbindex} "
-            f"sub=0 psub=0 ssub=0 multi=-1 qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 "
+            f"sub={len(self.channels)} psub={len(self.patterns)} ssub={len(self.shard_channels)} "
+            f"multi={queued} qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 "
             f"rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user={self.user} "
             f"redir=-1 resp={self.proto}"
         )

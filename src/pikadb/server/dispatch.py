@@ -1,10 +1,15 @@
 """The dispatcher: every command passes here and every policy is applied here, in one order.
 
-    lookup -> auth -> arity -> (transactions, read-only replica, routing: later issues) -> execute
+    lookup -> auth -> arity -> no_multi -> RESP2 subscribed context -> MULTI queueing
+    -> (read-only replica, routing: later issues) -> execute
 
-Handlers never re-check these. The reply comes back encoded for the client's protocol;
-errors raised by handlers become '-<text>' replies and are counted for INFO errorstats.
-Timing per command feeds INFO commandstats and SLOWLOG; MONITOR clients see each command.
+Handlers never re-check these. A command refused while its client is in MULTI dooms the
+transaction; a refused EXEC aborts it (commands.transactions.rejected). EXEC runs its queue
+through execute(), so each queued command is timed, counted and MONITORed on its own.
+
+The reply comes back encoded for the client's protocol; errors raised by handlers become
+'-<text>' replies and are counted for INFO errorstats. Timing per command feeds INFO
+commandstats and SLOWLOG; MONITOR clients see each command.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from pikadb import errors
 from pikadb.commands.table import Command, lookup
+from pikadb.commands.transactions import NOT_QUEUED, queue, rejected
 from pikadb.errors import CommandError
 from pikadb.log import log
 from pikadb.protocol import encode
@@ -55,7 +61,15 @@ class Dispatcher:
             st = self.cmdstats[cmd.name] = CommandStats()
         return st
 
-    def reject(self, err: CommandError, cmd: Command | None) -> bytes:
+    def reject(
+        self,
+        err: CommandError,
+        cmd: Command | None,
+        c: Client | None = None,
+        argv: list[bytes] | None = None,
+    ) -> bytes:
+        if c is not None and (c.multi is not None or (cmd is not None and cmd.name == "exec")):
+            err = rejected(c, err, cmd, argv or [])
         self._count_error(err.text)
         if cmd is not None:
             self.stats_for(cmd).rejected += 1
@@ -70,25 +84,37 @@ class Dispatcher:
         """Run one command for client c; return the encoded reply."""
         server = self.server
         cmd = lookup(argv)
+        c.cmd = cmd  # CLIENT LIST's cmd= (Redis lastcmd): what was asked, queued or refused
         if cmd is None:
-            return self.reject(errors.unknown_command(argv[0], argv[1:]), None)
+            return self.reject(errors.unknown_command(argv[0], argv[1:]), None, c, argv)
         # Redis's authRequired(): only while a password is set; clearing requirepass at
         # runtime lets every connection in, as the default user becomes nopass again.
         if server.requirepass and not c.authenticated and not cmd.no_auth:
-            return self.reject(CommandError(errors.NOAUTH), cmd)
+            return self.reject(CommandError(errors.NOAUTH), cmd, c, argv)
         if cmd.subcommands and len(argv) > 1:
             # lookup() found no such subcommand of this container.
-            return self.reject(errors.unknown_subcommand(argv[1], cmd.name), cmd)
+            return self.reject(errors.unknown_subcommand(argv[1], cmd.name), cmd, c, argv)
         if cmd.handler is None:
-            return self.reject(errors.wrong_arity(cmd.name), cmd)
+            return self.reject(errors.wrong_arity(cmd.name), cmd, c, argv)
         if not cmd.arity_ok(len(argv)):
             if cmd.parent is not None:
                 parent, sub = cmd.name.split("|", 1)
-                return self.reject(errors.wrong_arity_sub(parent, sub), cmd)
-            return self.reject(errors.wrong_arity(cmd.name), cmd)
+                return self.reject(errors.wrong_arity_sub(parent, sub), cmd, c, argv)
+            return self.reject(errors.wrong_arity(cmd.name), cmd, c, argv)
+        if c.multi is not None or c.subscribed:
+            if c.multi is not None and "no_multi" in cmd.flags:
+                return self.reject(CommandError(errors.NO_MULTI), cmd, c, argv)
+            if c.subscribed and c.proto == 2 and not cmd.allowed_in_subscribe:
+                return self.reject(errors.pubsub_context(cmd.name), cmd, c, argv)
+            if c.multi is not None and cmd.name not in NOT_QUEUED:
+                return queue(c, cmd, argv)
+        return self.execute(c, cmd, argv)
 
+    def execute(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes:
+        """Run a command that passed every policy (or was queued by MULTI); stats, SLOWLOG
+        and MONITOR follow. Returns the encoded reply."""
+        server = self.server
         c.argv = argv
-        c.cmd = cmd
         start = _perf_ns()
         try:
             reply = encode(cmd.handler(c, argv), c.proto)

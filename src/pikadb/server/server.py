@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING
 from pikadb.commands import registry  # noqa: F401  (fills the command table)
 from pikadb.config import Config
 from pikadb.log import log
+from pikadb.server.blocking import Blocking
 from pikadb.server.dispatch import Dispatcher
+from pikadb.server.multi import Watches
+from pikadb.server.pubsub import PubSub
 from pikadb.server.slowlog import SlowLog
 from pikadb.server.stats import Stats
 from pikadb.storage.engine import Database, Engine
@@ -56,6 +59,9 @@ class Server:
         self.stats = Stats()
         self.slowlog = SlowLog()
         self.dispatcher = Dispatcher(self)
+        self.blocking = Blocking(self)  # clients blocked on keys (BLPOP & co)
+        self.watches = Watches(self)  # WATCHed keys (MULTI/EXEC)
+        self.pubsub = PubSub(self)  # channels, patterns and their subscribers
         self.clients: dict[int, Client] = {}
         self.monitors: list[Client] = []
         self.start_time = time.time()
@@ -123,9 +129,15 @@ class Server:
 
     def client_gone(self, c: Client) -> None:
         self.clients.pop(c.id, None)
+        if c.blocked is not None:
+            self.blocking.client_gone(c)
         if c.monitor:
             with contextlib.suppress(ValueError):
                 self.monitors.remove(c)
+        if c.subscribed:
+            self.pubsub.unsubscribe_everything(c)
+        if c.watched_keys:
+            self.watches.unwatch_all(c)
 
     def feed_monitors(self, c: Client, argv: list[bytes]) -> None:
         now = time.time()
@@ -234,6 +246,12 @@ class Server:
     def _close_idle_clients(self) -> None:
         now = time.monotonic()
         for cl in list(self.clients.values()):
-            if not cl.monitor and now - cl.last_interaction > self.idle_timeout:
+            # Blocked and Pub/Sub clients are not idle (Redis: no timeout for BLPOP, Pub/Sub).
+            if (
+                not cl.monitor
+                and cl.blocked is None
+                and not cl.subscribed
+                and now - cl.last_interaction > self.idle_timeout
+            ):
                 log.verbose(f"Closing idle client {cl.describe()}")
                 cl.close()

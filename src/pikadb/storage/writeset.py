@@ -209,12 +209,15 @@ class WriteSet:
         ):
             self._purge(shard, pdb, key, old)
 
-    def delete(self, db: Database, key: bytes, old: Meta) -> None:
-        """Delete a key that lookup() returned as live."""
+    def delete(self, db: Database, key: bytes, old: Meta, purge: bool = True) -> None:
+        """Delete a key that lookup() returned as live. purge=False: the caller already
+        deleted every element record in this WriteSet (a list popped empty)."""
         pdb = db.pdb
-        self._remove(db.shard_for(key), pdb, key, meta_key(pdb, key), old)
+        self._remove(db.shard_for(key), pdb, key, meta_key(pdb, key), old, purge)
 
-    def _remove(self, shard: Shard, pdb: int, key: bytes, mk: bytes, old: Meta) -> None:
+    def _remove(
+        self, shard: Shard, pdb: int, key: bytes, mk: bytes, old: Meta, purge: bool = True
+    ) -> None:
         b = self.batch(shard)
         b.delete(mk)
         self._pending[mk] = None
@@ -226,7 +229,7 @@ class WriteSet:
             b.delete(expire_key(pdb, old.expire_at, key))
             d[1] -= 1
             d[2] -= old.expire_at
-        if old.type != T_STRING:
+        if purge and old.type != T_STRING:
             self._purge(shard, pdb, key, old)
 
     def remove_expired(self, shard: Shard, pdb: int, key: bytes, meta: Meta) -> None:
