@@ -46,8 +46,11 @@ from pikadb.storage.encoding import (
     pdb_range,
     prefix_successor,
 )
+from pikadb.storage.hashes import HashOps, hash_encoding
+from pikadb.storage.sets import SetOps, set_encoding
 from pikadb.storage.strings import StringOps, string_encoding
 from pikadb.storage.writeset import WriteSet
+from pikadb.storage.zsets import ZsetOps, zset_encoding
 
 if TYPE_CHECKING:
     from pikadb.storage.engine import Engine
@@ -60,6 +63,11 @@ _ENCODING_HOOKS: dict[int, EncodingHook] = {}
 
 def register_encoding(type_code: int, hook: EncodingHook) -> None:
     _ENCODING_HOOKS[type_code] = hook
+
+
+register_encoding(T_HASH, hash_encoding)
+register_encoding(T_SET, set_encoding)
+register_encoding(T_ZSET, zset_encoding)
 
 
 def _default_encoding(meta: Meta) -> str:
@@ -76,7 +84,7 @@ def _default_encoding(meta: Meta) -> str:
     return "stream"
 
 
-class Database(StringOps):
+class Database(StringOps, HashOps, SetOps, ZsetOps):
     def __init__(self, engine: Engine, index: int, pdb: int) -> None:
         self.engine = engine
         self.index = index

@@ -1,0 +1,275 @@
+"""Hash commands (Redis t_hash.c): HSET and friends, counters, HRANDFIELD, HSCAN.
+
+Handlers parse arguments, read the clock once and call the Database hash methods
+(storage/hashes.py). Order of checks follows Redis 7.0: argument counts first (HSET's odd
+count), then numeric arguments (HINCRBY's increment, HRANDFIELD's count), then the key's
+type, then everything that depends on the value.
+
+The *SCAN argument parser at the bottom (cursor, MATCH, COUNT) is shared with SSCAN and
+ZSCAN, which parse exactly as HSCAN does.
+"""
+
+from __future__ import annotations
+
+from time import time_ns
+
+from pikadb import errors
+from pikadb.commands.args import int_arg, syntax_error
+from pikadb.commands.keys import parse_cursor
+from pikadb.commands.table import command
+from pikadb.errors import CommandError
+from pikadb.protocol import OK, ld_add
+from pikadb.storage.hashes import HashLimits
+from pikadb.storage.strings import LLONG_MAX, LLONG_MIN, parse_int
+
+HASH_NOT_INTEGER = "ERR hash value is not an integer"
+HASH_NOT_FLOAT = "ERR hash value is not a float"
+NAN_OR_INF = "ERR value is NaN or Infinity"
+RESULT_NAN_OR_INF = "ERR increment would produce NaN or Infinity"
+OUT_OF_RANGE = "ERR value is out of range"
+# getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX) without a custom message.
+COUNT_RANGE = f"ERR value is out of range, value must between {-LLONG_MAX} and {LLONG_MAX}"
+
+EMPTY_SCAN = (b"0", ())  # immutable: handed out as the reply itself
+
+
+def _now() -> int:
+    return time_ns() // 1_000_000
+
+
+# ---- encoding limits, kept in step with CONFIG SET ----
+
+_limits: tuple[object, HashLimits] | None = None
+
+
+def hash_limits(c) -> HashLimits:
+    """hash-max-listpack-entries/-value of this server, updated by config listeners."""
+    global _limits
+    cfg = c.server.config
+    if _limits is not None and _limits[0] is cfg:
+        return _limits[1]
+    lim = HashLimits(
+        cfg.get_int("hash-max-listpack-entries"), cfg.get_int("hash-max-listpack-value")
+    )
+
+    def entries(v: str) -> None:
+        lim.max_entries = int(v)
+
+    def value(v: str) -> None:
+        lim.max_value = int(v)
+
+    cfg.on_change("hash-max-listpack-entries", entries)
+    cfg.on_change("hash-max-listpack-value", value)
+    _limits = (cfg, lim)
+    return lim
+
+
+# ---- HSET family ----
+
+
+def _field_pairs(argv: list[bytes]) -> list[tuple[bytes, bytes]]:
+    if len(argv) % 2:
+        raise errors.wrong_arity(argv[0].decode("utf-8", "replace").lower())
+    return list(zip(argv[2::2], argv[3::2], strict=True))
+
+
+@command("hset", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group="hash")
+def hset(c, argv):
+    """HSET key field value [field value ...]"""
+    return c.db.hset(argv[1], _field_pairs(argv), _now(), hash_limits(c))
+
+
+@command("hmset", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group="hash")
+def hmset(c, argv):
+    """HMSET key field value [field value ...]"""
+    c.db.hset(argv[1], _field_pairs(argv), _now(), hash_limits(c))
+    return OK
+
+
+@command("hsetnx", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="hash")
+def hsetnx(c, argv):
+    """HSETNX key field value"""
+    return 1 if c.db.hsetnx(argv[1], argv[2], argv[3], _now(), hash_limits(c)) else 0
+
+
+@command("hget", arity=3, flags="readonly fast", keys=(1, 1, 1), group="hash")
+def hget(c, argv):
+    """HGET key field"""
+    return c.db.hget(argv[1], argv[2], _now())
+
+
+@command("hmget", arity=-3, flags="readonly fast", keys=(1, 1, 1), group="hash")
+def hmget(c, argv):
+    """HMGET key field [field ...]"""
+    return c.db.hmget(argv[1], argv[2:], _now())
+
+
+@command("hdel", arity=-3, flags="write fast", keys=(1, 1, 1), group="hash")
+def hdel(c, argv):
+    """HDEL key field [field ...]"""
+    return c.db.hdel(argv[1], argv[2:], _now())
+
+
+@command("hlen", arity=2, flags="readonly fast", keys=(1, 1, 1), group="hash")
+def hlen(c, argv):
+    """HLEN key"""
+    return c.db.hlen(argv[1], _now())
+
+
+@command("hstrlen", arity=3, flags="readonly fast", keys=(1, 1, 1), group="hash")
+def hstrlen(c, argv):
+    """HSTRLEN key field"""
+    return c.db.hstrlen(argv[1], argv[2], _now())
+
+
+@command("hexists", arity=3, flags="readonly fast", keys=(1, 1, 1), group="hash")
+def hexists(c, argv):
+    """HEXISTS key field"""
+    return 1 if c.db.hexists(argv[1], argv[2], _now()) else 0
+
+
+# ---- whole-hash reads ----
+
+
+@command("hkeys", arity=2, flags="readonly", keys=(1, 1, 1), group="hash")
+def hkeys(c, argv):
+    """HKEYS key"""
+    return c.db.hkeys(argv[1], _now())
+
+
+@command("hvals", arity=2, flags="readonly", keys=(1, 1, 1), group="hash")
+def hvals(c, argv):
+    """HVALS key"""
+    return c.db.hvals(argv[1], _now())
+
+
+@command("hgetall", arity=2, flags="readonly", keys=(1, 1, 1), group="hash")
+def hgetall(c, argv):
+    """HGETALL key"""
+    return dict(c.db.hgetall(argv[1], _now()))  # a map in RESP3, a flat array in RESP2
+
+
+# ---- counters ----
+
+
+@command("hincrby", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="hash")
+def hincrby(c, argv):
+    """HINCRBY key field increment"""
+    delta = int_arg(argv[3])
+
+    def add(old: bytes | None) -> bytes:
+        if old is None:
+            return b"%d" % delta
+        v = parse_int(old)
+        if v is None:
+            raise CommandError(HASH_NOT_INTEGER)
+        result = v + delta
+        if result > LLONG_MAX or result < LLONG_MIN:
+            raise CommandError(errors.OVERFLOW)
+        return b"%d" % result
+
+    return int(c.db.hupdate(argv[1], argv[2], add, _now(), hash_limits(c)))
+
+
+@command("hincrbyfloat", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="hash")
+def hincrbyfloat(c, argv):
+    """HINCRBYFLOAT key field increment"""
+    incr = argv[3]
+    try:
+        ld_add(b"0", incr)  # strtold's verdict on the increment alone
+    except ValueError:
+        raise CommandError(errors.NOT_FLOAT) from None
+    except OverflowError:
+        raise CommandError(NAN_OR_INF) from None
+
+    def add(old: bytes | None) -> bytes:
+        try:
+            return ld_add(b"0" if old is None else old, incr)
+        except ValueError:
+            raise CommandError(HASH_NOT_FLOAT) from None
+        except OverflowError:
+            raise CommandError(RESULT_NAN_OR_INF) from None
+
+    return c.db.hupdate(argv[1], argv[2], add, _now(), hash_limits(c))
+
+
+# ---- HRANDFIELD ----
+
+
+def rand_count(arg: bytes) -> int:
+    """getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX): the *RAND* count argument."""
+    v = int_arg(arg)
+    if v < -LLONG_MAX:
+        raise CommandError(COUNT_RANGE)
+    return v
+
+
+@command("hrandfield", arity=-2, flags="readonly", keys=(1, 1, 1), group="hash")
+def hrandfield(c, argv):
+    """HRANDFIELD key [count [WITHVALUES]]"""
+    if len(argv) == 2:
+        picked = c.db.hrandfield(argv[1], None, _now())
+        return None if not picked else picked[0][0]
+    count = rand_count(argv[2])
+    withvalues = False
+    if len(argv) > 4 or (len(argv) == 4 and argv[3].lower() != b"withvalues"):
+        raise syntax_error()
+    if len(argv) == 4:
+        withvalues = True
+        if count < -(LLONG_MAX // 2) or count > LLONG_MAX // 2:
+            raise CommandError(OUT_OF_RANGE)  # count * 2 would overflow
+    pairs = c.db.hrandfield(argv[1], count, _now())
+    if not pairs:
+        return []
+    if not withvalues:
+        return [f for f, _ in pairs]
+    if c.proto == 3:
+        return [[f, v] for f, v in pairs]
+    out: list[bytes] = []
+    for f, v in pairs:
+        out.append(f)
+        out.append(v)
+    return out
+
+
+# ---- HSCAN (and the parser SSCAN / ZSCAN share) ----
+
+
+def scan_options(argv: list[bytes], start: int) -> tuple[bytes | None, int]:
+    """MATCH / COUNT of HSCAN, SSCAN and ZSCAN (Redis's scanGenericCommand: COUNT < 1 and
+    any other word, TYPE included, are syntax errors). -> (pattern or None for all, count)."""
+    match: bytes | None = None
+    count = 10
+    i, n = start, len(argv)
+    while i < n:
+        opt = argv[i].lower()
+        if n - i < 2:
+            raise syntax_error()
+        if opt == b"count":
+            count = int_arg(argv[i + 1])
+            if count < 1:
+                raise syntax_error()
+        elif opt == b"match":
+            match = argv[i + 1]
+        else:
+            raise syntax_error()
+        i += 2
+    if match == b"*":
+        match = None
+    return match, count
+
+
+def scan_reply(cursor: int, items: list) -> list:
+    return [b"%d" % cursor, items]
+
+
+@command("hscan", arity=-3, flags="readonly", keys=(1, 1, 1), group="hash")
+def hscan(c, argv):
+    """HSCAN key cursor [MATCH pattern] [COUNT count]"""
+    cursor = parse_cursor(argv[2])
+    db = c.db
+    meta = db.hash_meta(argv[1], _now())
+    if meta is None:
+        return EMPTY_SCAN  # options are not even looked at, as in Redis
+    match, count = scan_options(argv, 3)
+    return scan_reply(*db.hscan(argv[1], meta, cursor, match, count))
