@@ -15,6 +15,7 @@ EXTENSIONS = {
     # extension short name -> (module name, source)
     "resp": ("pikadb._resp", "cext/resp.pyx"),
     "keycodec": ("pikadb._keycodec", "cext/keycodec.pyx"),
+    "hll": ("pikadb._hll", "cext/hll.pyx"),
 }
 
 only = {n for n in os.environ.get("PIKADB_ONLY_EXT", "").split(",") if n}

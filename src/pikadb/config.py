@@ -78,6 +78,7 @@ ACTIVE = frozenset(
         "maxclients",
         "timeout",
         "proto-max-bulk-len",
+        "hll-sparse-max-bytes",
         "client-query-buffer-limit",
         "slowlog-log-slower-than",
         "slowlog-max-len",
