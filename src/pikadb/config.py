@@ -47,6 +47,8 @@ PIKADB_PARAMS: tuple[tuple[str, str, str, bool, dict], ...] = (
     # Shard count of a NEW data dir; an existing dir keeps the count it was created with.
     ("shards", "int", "1", False, {"min": 1, "max": 1024}),
     ("sync-writes", "bool", "no", True, {}),
+    # One RocksDB write (and fsync) per shard per event-loop turn instead of per command.
+    ("group-commit", "bool", "yes", True, {}),
     ("rocksdb-block-cache-size", "memory", "268435456", False, {}),
     ("rocksdb-write-buffer-size", "memory", "67108864", False, {}),
 )
@@ -89,6 +91,7 @@ ACTIVE = frozenset(
         "protected-mode",
         "shards",
         "sync-writes",
+        "group-commit",
         "rocksdb-block-cache-size",
         "rocksdb-write-buffer-size",
     }

@@ -179,9 +179,14 @@ def _check_model(server, model: dict[bytes, bytes]) -> None:
     assert c.dbsize() == len(model), f"DBSIZE {c.dbsize()} != {len(model)} keys written"
 
 
-@pytest.mark.parametrize("sync_writes", ["no", "yes"])
-def test_kill9_right_after_acknowledged_writes(pikad_factory, sync_writes):
-    server = pikad_factory(sync_writes=sync_writes)
+DURABILITY = pytest.mark.parametrize(
+    ("sync_writes", "group_commit"), [("no", "yes"), ("yes", "yes"), ("no", "no"), ("yes", "no")]
+)
+
+
+@DURABILITY
+def test_kill9_right_after_acknowledged_writes(pikad_factory, sync_writes, group_commit):
+    server = pikad_factory(sync_writes=sync_writes, group_commit=group_commit)
     rng = random.Random(1234)
     model: dict[bytes, bytes] = {}
     r = RawConnection(server.port, timeout=30)
@@ -202,47 +207,50 @@ def test_kill9_right_after_acknowledged_writes(pikad_factory, sync_writes):
     _check_model(server, model)
 
 
-@pytest.mark.parametrize("sync_writes", ["no", "yes"])
-def test_kill9_during_writes_loses_nothing_acknowledged(pikad_factory, sync_writes):
-    """A writer keeps writing; kill -9 lands at an arbitrary point. Every write whose reply
-    arrived is there afterwards; the one in flight may or may not be."""
-    server = pikad_factory(sync_writes=sync_writes)
+@DURABILITY
+def test_kill9_during_writes_loses_nothing_acknowledged(pikad_factory, sync_writes, group_commit):
+    """Four writers keep writing (so group commit batches several clients per turn); kill -9
+    lands at an arbitrary point. Every write whose reply arrived is there afterwards; the
+    one in flight per writer may or may not be."""
+    server = pikad_factory(sync_writes=sync_writes, group_commit=group_commit)
     acked: dict[bytes, bytes] = {}
-    in_flight: list[tuple[bytes, bytes]] = []
+    in_flight: dict[int, tuple[bytes, bytes]] = {}
     stop = threading.Event()
 
-    def writer() -> None:
+    def writer(w: int) -> None:
         r = RawConnection(server.port, timeout=10)
         try:
             for i in range(20_000):
                 if stop.is_set():
                     return
-                key, value = b"w%d" % (i % 500), b"value-%d" % i
-                in_flight[:] = [(key, value)]
+                key, value = b"w%d-%d" % (w, i % 500), b"value-%d" % i
+                in_flight[w] = (key, value)
                 try:
                     reply = r.execute(b"SET", key, value)
                 except (ConnectionClosed, ReplyTimeout, OSError):
                     return
                 assert reply == b"+OK\r\n"
                 acked[key] = value
-                in_flight.clear()
+                in_flight.pop(w, None)
         finally:
             r.close()
 
-    t = threading.Thread(target=writer, daemon=True)
-    t.start()
+    threads = [threading.Thread(target=writer, args=(w,), daemon=True) for w in range(4)]
+    for t in threads:
+        t.start()
     time.sleep(0.5)
     server.kill()
     stop.set()
-    t.join(15)
-    assert not t.is_alive()
+    for t in threads:
+        t.join(15)
+        assert not t.is_alive()
     assert acked, "no write was acknowledged before the kill"
     server.start()
     c = server.client()
     keys = sorted(acked)
     got = dict(zip(keys, c.mget(keys), strict=True))
     for key in keys:
-        ok = [acked[key]] + [v for k, v in in_flight if k == key]
+        ok = [acked[key]] + [v for k, v in in_flight.values() if k == key]
         assert got[key] in ok, f"{key!r}: {got[key]!r}, acknowledged {acked[key]!r}"
 
 

@@ -69,6 +69,8 @@ class Client(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self._paused = False
         self._dispatch = server.dispatcher.call
+        self.deferred = False  # output held until this turn's group commit (server.py)
+        self.close_after_flush = False
 
     @property
     def authenticated(self) -> bool:
@@ -164,6 +166,14 @@ class Client(asyncio.Protocol):
 
     def write(self, data: bytes) -> None:
         if data and self.transport is not None and not self.closed:
+            if self.server.engine.pending:
+                # Writes of this turn are not in RocksDB yet: no reply leaves before they are.
+                self.server.defer_output(self, data)
+                return
+            self.send(data)
+
+    def send(self, data: bytes) -> None:
+        if self.transport is not None and not self.closed:
             self.server.stats.total_net_output_bytes += len(data)
             self.server.stats.total_writes_processed += 1
             self.transport.write(data)
@@ -179,6 +189,9 @@ class Client(asyncio.Protocol):
 
     def close(self) -> None:
         """Close after the pending output is flushed."""
+        if self.deferred:
+            self.close_after_flush = True
+            return
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
 

@@ -76,6 +76,7 @@ class Server:
         self._exit_code = 0
         self._stopping = False
         self._dbs: list[Database] = []
+        self._deferred: list[tuple[Client, bytes]] = []
         self._apply_config()
         for name in (
             "requirepass",
@@ -89,6 +90,7 @@ class Server:
             config.on_change(name, lambda _v: self._apply_config())
         config.on_change("loglevel", lambda v: log.configure(v, config.get("logfile")))
         config.on_change("sync-writes", self._set_sync_writes)
+        config.on_change("group-commit", self._set_group_commit)
         config.on_change("proto-max-bulk-len", self._set_max_bulk)
 
     # ---- configuration that the hot path reads as plain attributes ----
@@ -106,6 +108,38 @@ class Server:
     def _set_sync_writes(self, value: str) -> None:
         if self.engine is not None:
             self.engine.sync_writes = value == "yes"
+
+    def _set_group_commit(self, value: str) -> None:
+        if self.engine is not None:
+            self.engine.set_group_commit(value == "yes")
+
+    # ---- group commit: replies wait for the turn's RocksDB writes (storage/shard.py) ----
+
+    def defer_output(self, c: Client, data: bytes) -> None:
+        c.deferred = True
+        self._deferred.append((c, data))
+
+    def _schedule_flush(self) -> None:
+        self._loop.call_soon(self._flush_turn)
+
+    def _flush_turn(self) -> None:
+        ok = self.engine.flush_groups()
+        outputs, self._deferred = self._deferred, []
+        for c, _ in outputs:
+            c.deferred = False
+        if not ok:
+            # Nothing of this turn's writes reached RocksDB: no reply of the turn may go
+            # out (some acknowledge those writes, some read them). Closing the connections
+            # tells those clients their commands' outcome is unknown.
+            for c, _ in outputs:
+                if c.transport is not None:
+                    c.transport.abort()
+            return
+        for c, data in outputs:
+            c.send(data)
+        for c, _ in outputs:
+            if c.close_after_flush:
+                c.close()
 
     def _apply_access_tracking(self) -> None:
         """OBJECT FREQ needs LFU counters, kept only under an LFU maxmemory-policy (as Redis)."""
@@ -170,6 +204,8 @@ class Server:
             databases=c.get_int("databases"),
         )
         self._dbs = [self.engine.db(i) for i in range(c.get_int("databases"))]
+        self.engine.schedule_flush = self._schedule_flush
+        self.engine.set_group_commit(c.get_bool("group-commit"))
         self._apply_access_tracking()
         for name in ("maxmemory-policy", "lfu-log-factor", "lfu-decay-time"):
             c.on_change(name, lambda _v: self._apply_access_tracking())
@@ -178,7 +214,7 @@ class Server:
         )
 
     async def serve(self) -> int:
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         port = self.config.get_int("port")
         binds = self.config.get("bind").split()
         for addr in binds:

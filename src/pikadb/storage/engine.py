@@ -24,6 +24,7 @@ from typing import Any
 
 from rocksdict import Cache, WriteBatch
 
+from pikadb.errors import StorageFullError
 from pikadb.log import log
 from pikadb.storage import expire as _expire
 from pikadb.storage.access import AccessTable
@@ -71,6 +72,10 @@ def _ignore_modified(mk: bytes) -> None:
     pass
 
 
+def _no_scheduler() -> None:
+    raise RuntimeError("group commit is on but nothing flushes the groups")
+
+
 class Engine:
     def __init__(self) -> None:  # use Engine.open()
         self.path = ""
@@ -97,6 +102,10 @@ class Engine:
         self._sync_writes = False
         self._expire_cursor = 0
         self._compaction: threading.Thread | None = None
+        # Group commit (shard.py): shards with a pending group this turn, and the server's
+        # callback that arranges flush_groups() at the end of the event-loop turn.
+        self.pending: list[Shard] = []
+        self.schedule_flush: Callable[[], None] = _no_scheduler
         self.closed = True
 
     # ---- opening ----
@@ -293,6 +302,37 @@ class Engine:
         n = _expire.active_expire_cycle(self, time_budget_s)
         self.active_expired += n
         return n
+
+    # ---- group commit ----
+
+    def set_group_commit(self, on: bool) -> None:
+        """Batch the writes of one event-loop turn into one RocksDB write per shard. The
+        caller (the server) must set schedule_flush first and hold replies until
+        flush_groups() has run."""
+        for shard in self.shards:
+            shard.flush_group()
+            shard.group_commit = on
+            shard.on_group_start = self._group_started
+
+    def _group_started(self, shard: Shard) -> None:
+        if not self.pending:
+            self.schedule_flush()
+        self.pending.append(shard)
+
+    def flush_groups(self) -> bool:
+        """Write every pending group. -> False if any group of this turn failed (also one a
+        shard flushed early, for an iterator): its writes are not applied."""
+        ok = True
+        pending, self.pending = self.pending, []
+        for shard in pending:
+            try:
+                shard.flush_group()
+            except StorageFullError as e:
+                log.warning(f"group write failed, clients of this turn are closed: {e}")
+            if shard.group_failed:
+                shard.group_failed = False
+                ok = False
+        return ok
 
     # ---- background reclaim of dropped collections (storage/reclaim.py) ----
 

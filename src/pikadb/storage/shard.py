@@ -1,9 +1,16 @@
 """One shard: one RocksDB instance, its in-memory counters, and the only write path to it.
 
-Every write to RocksDB goes through Shard.commit(batch): one atomic WriteBatch per command
-per shard, WAL on, fsync'ed when sync_writes is set. Replication hooks its binlog there;
-no other code may call Rdict.put/delete/write. A RocksDB write error becomes
-errors.StorageFullError and nothing of the batch is applied (RocksDB batches are atomic).
+Every write to RocksDB goes through Shard.commit(): one atomic batch per command per shard,
+WAL on, fsync'ed when sync_writes is set. Replication hooks its binlog there; no other code
+may call Rdict.put/delete/write. A RocksDB write error becomes errors.StorageFullError and
+nothing of the batch is applied (RocksDB batches are atomic).
+
+Group commit (engine option, on in the server): a command's batch is an Ops list; in group
+mode commit() appends it to the shard's group batch and to an overlay that get() reads
+first, and the whole group is written with one RocksDB write (one WAL append, one fsync with
+sync_writes) when the server flushes at the end of the event-loop turn. The server holds
+every client's output until then, so no reply acknowledges a write before it is in the
+WAL. Iterators flush first (they read RocksDB only), as do batches with range deletes.
 """
 
 from __future__ import annotations
@@ -83,6 +90,49 @@ class BoundedIter:
         self.seek_for_prev = it.seek_for_prev
 
 
+class Ops:
+    """The writes of one command to one shard, recorded: WriteBatch's put/delete/
+    delete_range, replayable into a group batch and readable through the group overlay."""
+
+    __slots__ = ("items", "ranges")
+
+    def __init__(self) -> None:
+        # (key, value) put, (key, None) delete, (begin, (end,)) range delete; in order.
+        self.items: list[tuple[bytes, bytes | tuple[bytes] | None]] = []
+        self.ranges = False
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.items.append((key, value))
+
+    def delete(self, key: bytes) -> None:
+        self.items.append((key, None))
+
+    def delete_range(self, begin: bytes, end: bytes) -> None:
+        self.items.append((begin, (end,)))
+        self.ranges = True
+
+    def is_empty(self) -> bool:
+        return not self.items
+
+    def to_batch(self) -> WriteBatch:
+        b = WriteBatch(raw_mode=True)
+        for k, v in self.items:
+            if v is None:
+                b.delete(k)
+            elif type(v) is tuple:
+                b.delete_range(k, v[0])
+            else:
+                b.put(k, v)
+        return b
+
+
+_MISSING = object()
+
+
+def _no_group_listener(shard: Shard) -> None:
+    pass
+
+
 class Shard:
     """A RocksDB instance plus the per-physical-db counters mirrored from it."""
 
@@ -93,7 +143,15 @@ class Shard:
             self.rdb = Rdict(path, options)
         except Exception as e:  # rocksdict raises plain Exception for IO/lock errors
             raise ShardOpenError(path, str(e)) from e
-        self.get = self.rdb.get  # bound: GET's hot path is one call
+        self._rget = self.rdb.get
+        self.get = self._rget  # bound: GET's hot path is one call (overlay only in a group)
+        # Group commit state (see the module docstring).
+        self.group_commit = False
+        self.on_group_start = _no_group_listener  # the engine schedules the flush
+        self._group: WriteBatch | None = None
+        self._overlay: dict[bytes, bytes | None] = {}
+        self.group_failed = False  # a group write failed since the engine last looked
+        self._group_suspended = False  # group commit off until a direct write succeeds
         self._wopts = WriteOptions()
         self._wopts.sync = sync_writes
         # pdb -> [keys, volatile keys, sum of expire_at of volatile keys]
@@ -108,7 +166,31 @@ class Shard:
 
     # ---- the one write path ----
 
-    def commit(self, batch: WriteBatch) -> None:
+    def commit(self, batch: Ops | WriteBatch) -> None:
+        """Write one command's batch (atomically). In group mode a plain Ops batch joins the
+        pending group and is written by flush_group(); anything else is written now, after
+        the pending group (order is kept)."""
+        if type(batch) is Ops:
+            if self.group_commit and not batch.ranges:
+                group = self._group
+                if group is None:
+                    group = self._group = WriteBatch(raw_mode=True)
+                    self.get = self._get_overlay
+                    self.on_group_start(self)
+                overlay = self._overlay
+                for k, v in batch.items:
+                    if v is None:
+                        group.delete(k)
+                    else:
+                        group.put(k, v)
+                    overlay[k] = v
+                return
+            batch = batch.to_batch()
+        if self._group is not None:
+            self.flush_group()
+        self._write(batch)
+
+    def _write(self, batch: WriteBatch) -> None:
         try:
             self.rdb.write(batch, self._wopts)
         except Exception as e:
@@ -116,6 +198,43 @@ class Shard:
             self._version_floor = self._durable_floor
             raise StorageFullError(f"shard {self.index}: {e}") from e
         self._durable_floor = self._version_floor
+        if self._group_suspended:
+            self._group_suspended = False
+            self.group_commit = True
+
+    @property
+    def group_pending(self) -> bool:
+        return self._group is not None
+
+    def flush_group(self) -> None:
+        """Write the pending group. On failure nothing of it is applied: the overlay is
+        dropped, the counters are re-read from RocksDB, group_failed is set for the engine
+        (the server then closes the connections whose replies were held for this group:
+        they were never acknowledged) and StorageFullError is raised."""
+        group = self._group
+        if group is None:
+            return
+        self._group = None
+        self.get = self._rget
+        try:
+            self._write(group)
+        except StorageFullError:
+            self._overlay = {}
+            self.counters.clear()
+            self._load_counters()
+            self.group_failed = True
+            # Until a write succeeds again, each command writes alone and gets its own
+            # error reply instead of its connection being closed.
+            self.group_commit = False
+            self._group_suspended = True
+            raise
+        self._overlay = {}
+
+    def _get_overlay(self, key: bytes) -> bytes | None:
+        v = self._overlay.get(key, _MISSING)
+        if v is _MISSING:
+            return self._rget(key)
+        return v  # type: ignore[return-value]
 
     @property
     def sync_writes(self) -> bool:
@@ -131,6 +250,8 @@ class Shard:
 
     def iterator(self, start: bytes, end: bytes | None) -> BoundedIter:
         """An iterator positioned at the first record >= start, bounded above by end."""
+        if self._group is not None:
+            self.flush_group()  # iterators read RocksDB only
         ropts = ReadOptions()
         if end is not None:
             # (rocksdict 0.3.29's set_iterate_lower_bound sets the upper bound: don't use it)
@@ -144,7 +265,7 @@ class Shard:
 
     # ---- collection versions ----
 
-    def new_version(self, batch: WriteBatch) -> int:
+    def new_version(self, batch: Ops | WriteBatch) -> int:
         """A version never handed out before by this shard (see encoding.py)."""
         v = time.time_ns() // 1000
         if v <= self._last_version:
@@ -170,12 +291,17 @@ class Shard:
     # ---- lifecycle ----
 
     def flush(self) -> None:
+        self.flush_group()
         self.rdb.flush()
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
+        try:
+            self.flush_group()
+        except StorageFullError:
+            pass  # nothing of the group was acknowledged
         try:
             self.rdb.flush()
         finally:

@@ -1,4 +1,4 @@
-"""The writes of one command: one WriteBatch per shard touched, plus the bookkeeping that
+"""The writes of one command: one batch (shard.Ops) per shard touched, plus the bookkeeping that
 must land in the same batches (expiry index, key counters, purge of small collections).
 
 Usage, for any type:
@@ -26,8 +26,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rocksdict import WriteBatch
-
 from pikadb.keycodec import (
     T_STRING,
     Meta,
@@ -39,6 +37,7 @@ from pikadb.keycodec import (
     meta_key,
 )
 from pikadb.storage.encoding import counters_key, encode_counters, prefix_successor
+from pikadb.storage.shard import Ops
 
 if TYPE_CHECKING:
     from pikadb.storage.database import Database
@@ -67,7 +66,7 @@ def write_string(
     expiry old_at (0: none): the records WriteSet.put would write (meta, expiry index,
     counters) in one batch, without the WriteSet machinery."""
     access = engine.access
-    b = WriteBatch(raw_mode=True)
+    b = Ops()
     b.put(mk, encode_string(value, new_at, 0))
     if old_at is None:
         c = shard.counters.get(pdb) or (0, 0, 0)
@@ -120,16 +119,16 @@ class WriteSet:
         self.engine = engine
         self.now = now
         self.access = engine.access
-        self._batches: dict[Shard, WriteBatch] = {}
+        self._batches: dict[Shard, Ops] = {}
         self._pending: dict[bytes, bytes | None] = {}  # meta key -> raw meta as left here
         self._deltas: dict[tuple[Shard, int], list[int]] = {}
         self._expired = 0
         self._touched: set[bytes] = set()  # meta keys written, kept only while keys are watched
 
-    def batch(self, shard: Shard) -> WriteBatch:
+    def batch(self, shard: Shard) -> Ops:
         b = self._batches.get(shard)
         if b is None:
-            b = self._batches[shard] = WriteBatch(raw_mode=True)
+            b = self._batches[shard] = Ops()
         return b
 
     # ---- metas ----
@@ -179,7 +178,7 @@ class WriteSet:
         shard = db.shard_for(key)
         b = self._batches.get(shard)
         if b is None:
-            b = self._batches[shard] = WriteBatch(raw_mode=True)
+            b = self._batches[shard] = Ops()
         b.put(mk, raw)
         self._pending[mk] = raw
         if self.engine.watched:
@@ -301,7 +300,7 @@ class WriteSet:
             new = [c[0] + d0, c[1] + d1, c[2] + d2] if c else [d0, d1, d2]
             b = batches.get(shard)
             if b is None:
-                b = batches[shard] = WriteBatch(raw_mode=True)
+                b = batches[shard] = Ops()
             b.put(counters_key(pdb), encode_counters(new[0], new[1], new[2]))
             updates.append((shard, pdb, new))
         for shard, b in batches.items():
