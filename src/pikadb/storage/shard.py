@@ -230,8 +230,12 @@ class Shard:
             raise
         self._overlay = {}
 
-    def _get_overlay(self, key: bytes) -> bytes | None:
-        v = self._overlay.get(key, _MISSING)
+    def _get_overlay(self, key: bytes | list[bytes]) -> bytes | list[bytes | None] | None:
+        overlay = self._overlay
+        if type(key) is list:  # rocksdict's multi-get
+            got = self._rget(key)
+            return [overlay.get(k, v) for k, v in zip(key, got, strict=True)]
+        v = overlay.get(key, _MISSING)
         if v is _MISSING:
             return self._rget(key)
         return v  # type: ignore[return-value]

@@ -42,6 +42,19 @@ def test_writes_wait_for_the_flush_and_reads_see_them(grouped, now):
     assert _on_disk(db.shard_for(b"a"), mk) is None
 
 
+def test_multi_get_sees_the_group(grouped, now):
+    engine, _ = grouped
+    db = engine.db(0)
+    db.set(b"{t}a", b"1", now)
+    assert engine.flush_groups()
+    db.set(b"{t}b", b"2", now)
+    db.delete([b"{t}a"], now)
+    shard = db.shard_for(b"{t}a")
+    keys = [meta_key(db.pdb, k) for k in (b"{t}a", b"{t}b", b"{t}c")]
+    got = shard.get(keys)
+    assert got[0] is None and got[1] is not None and got[2] is None
+
+
 def test_iterators_flush_first(grouped, now):
     engine, _ = grouped
     db = engine.db(0)
