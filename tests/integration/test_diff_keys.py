@@ -777,3 +777,76 @@ def test_object_encoding_of_collections(diff, all_types):
             ["OBJECT", "REFCOUNT", "h"],
         ]
     )
+
+
+def _collections(prefix: str, n: int) -> list[list[str]]:
+    """A hash, list, set and zset of n elements each, named <prefix>h/l/s/z."""
+    return [
+        ["HSET", f"{prefix}h", *[x for i in range(n) for x in (f"f{i}", f"v{i}")]],
+        ["RPUSH", f"{prefix}l", *[f"e{i}" for i in range(n)]],
+        ["SADD", f"{prefix}s", *[f"m{i}" for i in range(n)]],
+        ["ZADD", f"{prefix}z", *[x for i in range(n) for x in (str(i), f"m{i}")]],
+    ]
+
+
+def _check(key: str) -> list:
+    return [
+        ["TYPE", key],
+        ["OBJECT", "ENCODING", key],
+        (["TTL", key], ttl_close),
+    ]
+
+
+def _contents(prefix: str) -> list:
+    return [
+        (["HGETALL", f"{prefix}h"], unordered),
+        ["LRANGE", f"{prefix}l", "0", "-1"],
+        (["SMEMBERS", f"{prefix}s"], unordered),
+        ["ZRANGE", f"{prefix}z", "0", "-1", "WITHSCORES"],
+    ]
+
+
+@pytest.mark.parametrize("n", [3, 300], ids=["small", "big"])
+def test_keyspace_commands_on_every_collection_type(diff, all_types, n):
+    """RENAME / COPY / MOVE / EXPIRE / PERSIST / SCAN TYPE / DEL on each collection type,
+    small ones and ones past the purge-in-batch limit (their elements are copied by
+    re-prefixing and the dropped versions left to the background reclaim)."""
+    cmds: list = list(_collections("a", n))
+    for t in "hlsz":
+        cmds += [
+            ["RENAME", f"a{t}", f"b{t}"],
+            ["EXISTS", f"a{t}"],
+            ["COPY", f"b{t}", f"c{t}"],
+            ["COPY", f"b{t}", f"c{t}"],
+            ["EXPIRE", f"c{t}", "1000"],
+            ["COPY", f"c{t}", f"d{t}", "DB", "1"],
+            ["MOVE", f"b{t}", "2"],
+            ["MOVE", f"b{t}", "2"],
+            *_check(f"c{t}"),
+            ["PERSIST", f"c{t}"],
+            *_check(f"c{t}"),
+        ]
+    cmds += _contents("c")
+    cmds += [
+        (["SCAN", "0", "TYPE", "hash", "COUNT", "1000"], scan_done),
+        (["SCAN", "0", "TYPE", "list", "COUNT", "1000"], scan_done),
+        (["SCAN", "0", "TYPE", "set", "COUNT", "1000"], scan_done),
+        (["SCAN", "0", "TYPE", "zset", "COUNT", "1000"], scan_done),
+        (["SCAN", "0", "TYPE", "string", "COUNT", "1000"], scan_done),
+        ["SELECT", "1"],
+        *_check("dz"),
+        *_contents("d"),
+        ["SELECT", "2"],
+        *_contents("b"),
+        ["FLUSHDB"],
+        ["SELECT", "0"],
+        # Overwrite each collection with a string and then the other way round.
+        ["SET", "ch", "now a string"],
+        ["TYPE", "ch"],
+        ["RENAME", "cl", "cs"],
+        ["TYPE", "cs"],
+        ["LLEN", "cs"],
+        ["DEL", "ch", "cs", "cz", "missing"],
+        ["DBSIZE"],
+    ]
+    diff(cmds)
