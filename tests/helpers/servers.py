@@ -423,3 +423,139 @@ def stop_all() -> None:
 
 
 atexit.register(stop_all)
+
+
+# ---- sentinels and replicated groups (pika-sentinel interop tests) ----
+
+
+def sentinel_conf_text(port: int, monitors: list[str], lines: list[str] | None = None) -> str:
+    """A minimal sentinel.conf: port, bind 127.0.0.1, then `sentinel ...` lines. monitors are
+    'name ip port quorum' strings; lines are further directives, written as given."""
+    out = [f"port {port}", "bind 127.0.0.1"]
+    out += [f"sentinel monitor {m}" for m in monitors]
+    out += list(lines or [])
+    return "\n".join(out) + "\n"
+
+
+class PikaSentinelProcess(ServerProcess):
+    """pika-sentinel, run as `python -m pikadb.sentinel <base>/sentinel.conf`. The file is
+    written on the first start only: later starts (restart()) read back what the sentinel
+    rewrote into it, as a restarted production sentinel does."""
+
+    kind = "pika-sentinel"
+
+    def __init__(
+        self, base: Path, monitors: list[str], lines: list[str] | None = None, **kw: object
+    ) -> None:
+        super().__init__(base, {}, **kw)  # type: ignore[arg-type]
+        self.conf_path = self.base / "sentinel.conf"
+        self.monitors = list(monitors)
+        self.lines = list(lines or [])
+
+    def write_conf(self) -> None:
+        if not self.conf_path.exists():
+            self.conf_path.write_text(sentinel_conf_text(self.port, self.monitors, self.lines))
+
+    def spawn(self) -> subprocess.Popen:
+        self.write_conf()
+        return super().spawn()
+
+    def argv(self) -> list[str]:
+        return [sys.executable, "-m", "pikadb.sentinel", str(self.conf_path)]
+
+    def conf_text(self) -> str:
+        return self.conf_path.read_text()
+
+
+class RedisSentinelProcess(PikaSentinelProcess):
+    """Debian's redis-sentinel with the same kind of config file (the oracle)."""
+
+    kind = "redis-sentinel"
+
+    def argv(self) -> list[str]:
+        path = shutil.which("redis-sentinel")
+        if path is None:
+            raise ServerStartError(
+                "redis-sentinel is not installed (apt-get install redis-sentinel)"
+            )
+        return [path, str(self.conf_path)]
+
+
+def start_sentinel(
+    base: Path,
+    monitors: list[str],
+    lines: list[str] | None = None,
+    *,
+    kind: str = "pika",
+) -> PikaSentinelProcess:
+    """Start a pika-sentinel (kind='pika') or redis-sentinel (kind='redis') and wait until it
+    answers PING."""
+    cls = RedisSentinelProcess if kind == "redis" else PikaSentinelProcess
+    sentinel = cls(base, monitors, lines)
+    try:
+        sentinel.start()
+    except BaseException:
+        sentinel.kill()
+        raise
+    return sentinel
+
+
+def wait_until(
+    predicate: object, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"
+) -> object:
+    """Poll predicate() until it returns a truthy value (returned); AssertionError after
+    timeout seconds. Exceptions inside predicate count as 'not yet'."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            last = predicate()  # type: ignore[operator]
+            if last:
+                return last
+        except Exception as e:
+            last = e
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+        time.sleep(interval)
+
+
+def replication_info(server: ServerProcess) -> dict[str, str]:
+    """INFO replication of a server as a dict of strings."""
+    c = redis.Redis(host=server.host, port=server.port, socket_timeout=5, decode_responses=True)
+    try:
+        text = c.execute_command("INFO", "replication")
+    finally:
+        c.close()
+    if isinstance(text, dict):
+        return {k: str(v) for k, v in text.items()}
+    return dict(line.split(":", 1) for line in str(text).splitlines() if ":" in line)
+
+
+def start_replicated_group(
+    make: object, replicas: int = 2, timeout: float = 20.0, **config: object
+) -> list[ServerProcess]:
+    """Start a master and `replicas` replicas of it (`replicaof`), each through make(**config)
+    (a factory returning a started server, e.g. conftest's redis_factory), and wait until
+    every replica reports its master link up. Returns [master, replica, ...]."""
+    master = make(**config)  # type: ignore[operator]
+    group = [master]
+    for _ in range(replicas):
+        group.append(make(replicaof=f"{master.host} {master.port}", **config))  # type: ignore[operator]
+    for replica in group[1:]:
+        wait_until(
+            lambda r=replica: replication_info(r).get("master_link_status") == "up",
+            timeout,
+            what=f"replica {replica.port} to sync with master {master.port}",
+        )
+    return group
+
+
+def sigstop(server: ServerProcess) -> None:
+    """SIGSTOP: the process hangs (its sockets stay open, nothing answers)."""
+    assert server.proc is not None
+    os.kill(server.proc.pid, signal.SIGSTOP)
+
+
+def sigcont(server: ServerProcess) -> None:
+    assert server.proc is not None
+    os.kill(server.proc.pid, signal.SIGCONT)

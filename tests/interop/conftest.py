@@ -1,0 +1,88 @@
+"""Fixtures for the sentinel interop tests: replicated groups and sentinels, all real processes
+on 127.0.0.1 in temporary directories, stopped by PID at the end of each test.
+
+    group            master + 2 replicas (redis-server with replicaof), synced
+    sentinels        sentinels(group[0], n=3, kind="pika"|"redis", ...) starts sentinels
+                     monitoring the group's master as 'mymaster'; sentinels.client(s) is a
+                     redis-py client to one of them (decode_responses=True)
+
+The group is built by tests/helpers/servers.start_replicated_group over conftest's
+redis_factory, so the same tests can later run over pikad (replace the factory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from helpers.servers import (
+    PikaSentinelProcess,
+    ServerProcess,
+    start_replicated_group,
+    start_sentinel,
+)
+from interop.support import MASTER
+
+
+class SentinelFactory:
+    def __init__(self, tmp: pytest.TempPathFactory) -> None:
+        self.tmp = tmp
+        self.started: list[PikaSentinelProcess] = []
+        self.clients: list[redis.Redis] = []
+
+    def __call__(
+        self,
+        master: ServerProcess,
+        n: int = 3,
+        *,
+        kind: str = "pika",
+        quorum: int = 2,
+        down_after: int = 1000,
+        failover_timeout: int = 6000,
+        lines: list[str] | None = None,
+    ) -> list[PikaSentinelProcess]:
+        out = []
+        for _ in range(n):
+            base: Path = self.tmp.mktemp(f"{kind}-sentinel")
+            conf = [
+                f"sentinel down-after-milliseconds {MASTER} {down_after}",
+                f"sentinel failover-timeout {MASTER} {failover_timeout}",
+                *(lines or []),
+            ]
+            s = start_sentinel(
+                base, [f"{MASTER} {master.host} {master.port} {quorum}"], conf, kind=kind
+            )
+            self.started.append(s)
+            out.append(s)
+        return out
+
+    def client(self, sentinel: ServerProcess) -> redis.Redis:
+        c = redis.Redis(
+            host=sentinel.host, port=sentinel.port, decode_responses=True, socket_timeout=10
+        )
+        self.clients.append(c)
+        return c
+
+    def stop_all(self) -> None:
+        for c in self.clients:
+            c.close()
+        for s in self.started:
+            s.stop()
+
+
+@pytest.fixture
+def group(redis_factory) -> list[ServerProcess]:
+    # No diskless-sync delay: replicas sync at once instead of after 5 s.
+    return start_replicated_group(redis_factory, replicas=2, repl_diskless_sync_delay=0)
+
+
+@pytest.fixture
+def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelFactory]:
+    factory = SentinelFactory(tmp_path_factory)
+    try:
+        yield factory
+    finally:
+        factory.stop_all()

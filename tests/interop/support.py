@@ -1,0 +1,43 @@
+"""Helpers of the sentinel interop tests (a module, so tests import it without importing
+the conftest a second time)."""
+
+from __future__ import annotations
+
+import redis
+
+from helpers.servers import wait_until
+
+MASTER = "mymaster"
+
+
+def master_addr(client: redis.Redis) -> tuple[str, int] | None:
+    reply = client.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER)
+    if not reply:
+        return None
+    return reply[0], int(reply[1])
+
+
+def wait_all_agree(
+    clients: list[redis.Redis], addr: tuple[str, int], timeout: float = 20.0
+) -> None:
+    """Until every sentinel reports addr as the master's address."""
+    wait_until(
+        lambda: all(master_addr(c) == addr for c in clients),
+        timeout,
+        what=f"all sentinels to report {addr}",
+    )
+
+
+def wait_discovered(clients: list[redis.Redis], sentinels: int, replicas: int = 2) -> None:
+    """Until every sentinel knows the others and the replicas."""
+
+    def ok() -> bool:
+        for c in clients:
+            info = c.sentinel_master(MASTER)
+            if int(info["num-other-sentinels"]) != sentinels - 1:
+                return False
+            if int(info["num-slaves"]) != replicas:
+                return False
+        return True
+
+    wait_until(ok, 20.0, what="sentinel and replica discovery")
