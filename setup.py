@@ -16,14 +16,23 @@ EXTENSIONS = {
     "resp": ("pikadb._resp", "cext/resp.pyx"),
     "keycodec": ("pikadb._keycodec", "cext/keycodec.pyx"),
     "hll": ("pikadb._hll", "cext/hll.pyx"),
+    "binlog": ("pikadb._binlog", "cext/binlog.pyx"),
 }
+# C libraries an extension links against (the binlog codec uses zlib's crc32).
+LIBRARIES = {"binlog": ["z"]}
 
 only = {n for n in os.environ.get("PIKADB_ONLY_EXT", "").split(",") if n}
 trace = os.environ.get("PIKADB_CYTHON_TRACE") == "1"
 macros = [("CYTHON_TRACE", "1"), ("CYTHON_TRACE_NOGIL", "1")] if trace else []
 
 extensions = [
-    Extension(module, [source], define_macros=macros, extra_compile_args=["-O2"])
+    Extension(
+        module,
+        [source],
+        define_macros=macros,
+        extra_compile_args=["-O2"],
+        libraries=LIBRARIES.get(name, []),
+    )
     for name, (module, source) in EXTENSIONS.items()
     if not only or name in only
 ]

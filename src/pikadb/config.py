@@ -51,6 +51,11 @@ PIKADB_PARAMS: tuple[tuple[str, str, str, bool, dict], ...] = (
     ("group-commit", "bool", "yes", True, {}),
     ("rocksdb-block-cache-size", "memory", "268435456", False, {}),
     ("rocksdb-write-buffer-size", "memory", "67108864", False, {}),
+    # Binlog (replication): segment files rotate at this size; the cron deletes the oldest
+    # beyond keep-segments or max-size (bytes per shard), unless a replica still needs them.
+    ("binlog-segment-size", "memory", "67108864", True, {}),
+    ("binlog-keep-segments", "int", "10", True, {"min": 1, "max": 1000000}),
+    ("binlog-max-size", "memory", "1073741824", True, {}),
 )
 
 # pikadb's defaults where they differ from Redis's.
@@ -94,6 +99,9 @@ ACTIVE = frozenset(
         "group-commit",
         "rocksdb-block-cache-size",
         "rocksdb-write-buffer-size",
+        "binlog-segment-size",
+        "binlog-keep-segments",
+        "binlog-max-size",
     }
 )
 

@@ -505,7 +505,24 @@ def _section_persistence(c) -> list[str]:
         # Element records of dropped big collections still to reclaim / compact.
         f"reclaim_in_progress:{1 if s.engine.reclaim_busy else 0}",
         f"reclaimed_collections:{sum(sh.reclaim.groups_reclaimed for sh in s.engine.shards)}",
+        *_binlog_lines(s.engine),
     ]
+
+
+def _binlog_lines(engine) -> list[str]:
+    """Binlog totals, then per shard: segments, bytes, first/last id held, stream offset."""
+    per = engine.binlog_stats()
+    lines = [
+        f"binlog_segments:{sum(b['segments'] for b in per)}",
+        f"binlog_bytes:{sum(b['bytes'] for b in per)}",
+        f"binlog_records:{sum(b['last_id'] - b['first_id'] + 1 for b in per)}",
+    ]
+    lines.extend(
+        f"binlog_shard{i}:segments={b['segments']},bytes={b['bytes']},first_id={b['first_id']},"
+        f"last_id={b['last_id']},offset={b['offset']},term={b['term']}"
+        for i, b in enumerate(per)
+    )
+    return lines
 
 
 def _section_stats(c) -> list[str]:
@@ -551,7 +568,7 @@ def _section_replication(c) -> list[str]:
         "master_failover_state:no-failover",
         f"master_replid:{c.server.replid}",
         "master_replid2:0000000000000000000000000000000000000000",
-        "master_repl_offset:0",
+        f"master_repl_offset:{c.server.engine.repl_offset}",
         "second_repl_offset:-1",
         "repl_backlog_active:0",
         "repl_backlog_size:0",

@@ -44,6 +44,19 @@ class CommandStats:
         self.failed = 0
 
 
+BINLOG_ARG_MAX = 128
+
+
+def shorten_args(argv: list[bytes]) -> list[bytes]:
+    """Arguments past BINLOG_ARG_MAX bytes cut as SLOWLOG cuts them."""
+    return [
+        a
+        if len(a) <= BINLOG_ARG_MAX
+        else a[:BINLOG_ARG_MAX] + b"... (%d more bytes)" % (len(a) - BINLOG_ARG_MAX)
+        for a in argv
+    ]
+
+
 def error_reply(text: str) -> bytes:
     # Redis replaces newlines in error texts so the reply stays one line.
     return b"-" + text.replace("\r", " ").replace("\n", " ").encode("utf-8", "replace") + b"\r\n"
@@ -115,6 +128,12 @@ class Dispatcher:
         and MONITOR follow. Returns the encoded reply."""
         server = self.server
         c.argv = argv
+        # Binlog records carry the command for people and tools; the data travels in the
+        # record's ops, so a big argument is shortened instead of being written twice.
+        if cmd.is_write and max(map(len, argv)) > BINLOG_ARG_MAX:
+            server.engine.current_command = (c.dbindex, shorten_args(argv))
+        else:
+            server.engine.current_command = (c.dbindex, argv)
         start = _perf_ns()
         try:
             reply = encode(cmd.handler(c, argv), c.proto)

@@ -202,7 +202,9 @@ class Server:
             block_cache_size=c.get_int("rocksdb-block-cache-size"),
             write_buffer_size=c.get_int("rocksdb-write-buffer-size"),
             databases=c.get_int("databases"),
+            binlog_segment_size=c.get_int("binlog-segment-size"),
         )
+        c.on_change("binlog-segment-size", lambda v: self.engine.set_binlog_segment_size(int(v)))
         self._dbs = [self.engine.db(i) for i in range(c.get_int("databases"))]
         self.engine.schedule_flush = self._schedule_flush
         self.engine.set_group_commit(c.get_bool("group-commit"))
@@ -270,6 +272,8 @@ class Server:
                 if self.engine is not None:
                     self.stats.expired_keys += self.engine.active_expire_cycle(period * 0.25)
                     self.engine.reclaim_cycle(period * 0.1)
+                    if tick % self.hz == 0:
+                        self._purge_binlogs()
                 if tick % max(1, self.hz // 10) == 0:
                     self.stats.sample()
                 if self.idle_timeout and tick % self.hz == 0:
@@ -278,6 +282,14 @@ class Server:
                 raise
             except Exception as e:  # the cron must survive anything one cycle hits
                 log.warning(f"cron: {type(e).__name__}: {e}")
+
+    def _purge_binlogs(self) -> None:
+        c = self.config
+        n = self.engine.purge_binlogs(
+            c.get_int("binlog-keep-segments"), c.get_int("binlog-max-size")
+        )
+        if n:
+            log.verbose(f"Binlog retention: {n} old segment(s) deleted")
 
     def _close_idle_clients(self) -> None:
         now = time.monotonic()

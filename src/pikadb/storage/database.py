@@ -19,8 +19,6 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rocksdict import WriteBatch
-
 from pikadb import errors
 from pikadb.errors import CommandError
 from pikadb.glob import compile_pattern, literal_prefix
@@ -48,6 +46,7 @@ from pikadb.storage.encoding import (
 )
 from pikadb.storage.hashes import HashOps, hash_encoding
 from pikadb.storage.sets import SetOps, set_encoding
+from pikadb.storage.shard import Ops
 from pikadb.storage.strings import StringOps, string_encoding
 from pikadb.storage.writeset import WriteSet
 from pikadb.storage.zsets import ZsetOps, zset_encoding
@@ -407,7 +406,7 @@ class Database(StringOps, HashOps, SetOps, ZsetOps):
     def flushdb(self) -> None:
         pdb = self.pdb
         for shard in self._shards:
-            b = WriteBatch(raw_mode=True)
+            b = Ops()
             for prefix in (P_META, P_DATA, P_EXPIRE):
                 b.delete_range(*pdb_range(prefix, pdb))
             b.delete(counters_key(pdb))

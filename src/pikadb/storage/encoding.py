@@ -7,6 +7,8 @@ Directory
                               "slot_map": "crc16-mod", "created_at": <unix s>}
     <dir>/LOCK                flock()ed by the process that has the dir open
     <dir>/shards/<n>/         one RocksDB instance per shard, n = 0 .. N-1
+    <dir>/binlog/<n>/         the shard's binlog (pikadb.replication.binlog): manifest and
+                              write2file<N> segments
 
 The shard count is fixed when the directory is created. A key's shard:
 
@@ -19,6 +21,10 @@ order is numeric order; `pdb` is a physical db id, u16)
     0x00 <name>                                    system records:
          b"dbmap"   -> u64 generation | u16 pdb per logical db (logical -> physical map)
          b"vfloor"  -> u64: every collection version handed out later is >= this
+         b"binlog"  -> u64 term | u64 last applied binlog id | u64 binlog end offset
+                       (written in every batch, with the ops of the binlog records it
+                       covers; a new 0x00 name, which this layout allows without a
+                       version bump: older readers never look it up)
     0x01 <pdb> <key>                               META: one per user key (below)
     0x02 <pdb> <klen:u32> <key> <version:u64> <element...>
                                                    DATA: one per collection element;
@@ -106,6 +112,8 @@ P_END = b"\x05"  # first byte after every user-data prefix (FLUSHALL's range end
 
 SYS_DBMAP = P_SYSTEM + b"dbmap"
 SYS_VERSION_FLOOR = P_SYSTEM + b"vfloor"
+SYS_BINLOG = P_SYSTEM + b"binlog"
+BINLOG_DIR = "binlog"
 
 TYPE_NAMES: dict[int, str] = {
     T_STRING: "string",

@@ -19,10 +19,10 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from rocksdict import Cache, WriteBatch
+from rocksdict import Cache
 
 from pikadb.errors import StorageFullError
 from pikadb.log import log
@@ -30,6 +30,7 @@ from pikadb.storage import expire as _expire
 from pikadb.storage.access import AccessTable
 from pikadb.storage.database import Database
 from pikadb.storage.encoding import (
+    BINLOG_DIR,
     FORMAT_FILE,
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -45,7 +46,7 @@ from pikadb.storage.encoding import (
 )
 from pikadb.storage.reclaim import reclaim_step
 from pikadb.storage.scan import CursorTable
-from pikadb.storage.shard import Shard, ShardOpenError, rocksdb_options
+from pikadb.storage.shard import Ops, Shard, ShardOpenError, rocksdb_options
 
 __all__ = ["DataDirLocked", "Database", "Engine", "StorageError"]
 
@@ -95,6 +96,10 @@ class Engine:
         # both; an empty dict keeps the write path free of the check.
         self.watched: dict[bytes, object] = {}
         self.on_modified: Callable[[bytes], None] = _ignore_modified
+        # (db index, argv) of the command being executed: the dispatcher stores it, and
+        # background writers their synthetic argv (background()); every binlog record
+        # carries it for people and tools (replaying a record uses its ops only).
+        self.current_command: tuple[int, list[bytes]] = (0, [])
         self.dbmap: list[int] = []  # logical db -> physical db id
         self._dbmap_generation = 0
         self._dbs: list[Database] = []
@@ -120,6 +125,7 @@ class Engine:
         block_cache_size: int | None = None,
         write_buffer_size: int | None = None,
         databases: int = 16,
+        binlog_segment_size: int = 64 << 20,
     ) -> Engine:
         if not 1 <= databases <= MAX_DATABASES:
             raise StorageError(f"databases must be between 1 and {MAX_DATABASES}")
@@ -135,16 +141,24 @@ class Engine:
             options = rocksdb_options(cache, write_buffer_size)
             for i in range(nshards):
                 shard_path = os.path.join(self.path, SHARDS_DIR, str(i))
+                binlog_path = os.path.join(self.path, BINLOG_DIR, str(i))
                 try:
-                    self.shards.append(Shard(i, shard_path, options, sync_writes))
+                    shard = Shard(
+                        i, shard_path, options, sync_writes, binlog_path, binlog_segment_size
+                    )
                 except ShardOpenError as e:
                     if e.locked:
                         raise DataDirLocked(self.path, str(e)) from None
                     raise StorageError(f"cannot open shard {shard_path}: {e}") from None
+                except (OSError, ValueError) as e:  # ValueError: BinlogError
+                    raise StorageError(f"cannot open the binlog of shard {i}: {e}") from None
+                shard.engine = self
+                self.shards.append(shard)
             self.nshards = nshards
             self._sync_writes = sync_writes
             self.databases = databases
-            self._load_dbmap(databases)
+            with self.background(b"DBMAP-REPAIR"):
+                self._load_dbmap(databases)
             self._dbs = [Database(self, i, self.dbmap[i]) for i in range(databases)]
         except BaseException:
             self._close_shards()
@@ -236,9 +250,29 @@ class Engine:
                 self._write_dbmap(shard)
 
     def _write_dbmap(self, shard: Shard) -> None:
-        b = WriteBatch(raw_mode=True)
+        b = Ops()
         b.put(SYS_DBMAP, encode_dbmap(self._dbmap_generation, self.dbmap))
         shard.commit(b)
+
+    def adopt_dbmap(self, raw: bytes) -> None:
+        """A replica applied a master's dbmap record: use it if it is newer."""
+        generation, pdbs = decode_dbmap(raw)
+        if generation <= self._dbmap_generation or len(pdbs) < self.databases:
+            return
+        self._dbmap_generation = generation
+        self.dbmap = pdbs[: self.databases]
+        for i, db in enumerate(self._dbs):
+            db.pdb = self.dbmap[i]
+
+    @contextlib.contextmanager
+    def background(self, *argv: bytes) -> Iterator[None]:
+        """Writes inside are recorded in the binlog under this synthetic command."""
+        saved = self.current_command
+        self.current_command = (0, list(argv))
+        try:
+            yield
+        finally:
+            self.current_command = saved
 
     # ---- what the server uses ----
 
@@ -278,7 +312,7 @@ class Engine:
 
     def flushall(self) -> None:
         for shard in self.shards:
-            b = WriteBatch(raw_mode=True)
+            b = Ops()
             b.delete_range(P_META, P_END)  # meta, data, expiry index and counters
             shard.commit(b)
             shard.counters.clear()
@@ -299,7 +333,8 @@ class Engine:
         """Delete keys past their TTL, oldest first, for at most time_budget_s. -> count."""
         if not self.active_expire_enabled or self.closed:
             return 0
-        n = _expire.active_expire_cycle(self, time_budget_s)
+        with self.background(b"PEXPIRE-CYCLE"):
+            n = _expire.active_expire_cycle(self, time_budget_s)
         self.active_expired += n
         return n
 
@@ -346,7 +381,8 @@ class Engine:
         for shard in self.shards:
             st = shard.reclaim
             if st.dirty:
-                removed += reclaim_step(shard, st, deadline)
+                with self.background(b"RECLAIM"):
+                    removed += reclaim_step(shard, st, deadline)
             if st.compact and st.cursor is None:
                 self._compact_later(shard)
             if time.monotonic() >= deadline:
@@ -378,6 +414,26 @@ class Engine:
 
         self._compaction = threading.Thread(target=compact, name="pikadb-compact", daemon=True)
         self._compaction.start()
+
+    # ---- binlog ----
+
+    @property
+    def repl_offset(self) -> int:
+        """master_repl_offset: the sum of the shards' binlog stream offsets."""
+        return sum(s.binlog.durable_offset for s in self.shards)
+
+    def binlog_stats(self) -> list[dict[str, int]]:
+        return [s.binlog.stats() for s in self.shards]
+
+    def purge_binlogs(self, keep_segments: int, max_bytes: int) -> int:
+        """Binlog retention (server cron). -> segments deleted."""
+        if self.closed:
+            return 0
+        return sum(s.binlog.purge(keep_segments, max_bytes) for s in self.shards)
+
+    def set_binlog_segment_size(self, size: int) -> None:
+        for s in self.shards:
+            s.binlog.segment_size = size
 
     def disk_usage(self) -> int:
         total = 0

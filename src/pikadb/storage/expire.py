@@ -14,9 +14,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from rocksdict import WriteBatch
-
 from pikadb.keycodec import decode_meta, expire_key, meta_key, parse_expire_key
+from pikadb.storage.shard import Ops
 from pikadb.storage.writeset import WriteSet
 
 if TYPE_CHECKING:
@@ -64,7 +63,7 @@ def _expire_pdb(
         if not entries:
             return True, deleted
         ws = WriteSet(engine, now)
-        stale = WriteBatch(raw_mode=True)
+        stale = Ops()
         nstale = 0
         for ek in entries:
             _, at, key = parse_expire_key(ek)

@@ -27,15 +27,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from rocksdict import WriteBatch
-
 from pikadb.keycodec import T_STRING, data_prefix, decode_meta, meta_key, parse_data_key
 from pikadb.storage.encoding import P_DATA, P_EXPIRE, prefix_successor
 
 if TYPE_CHECKING:
     from pikadb.storage.shard import Shard
 
-# Range deletes per WriteBatch.
+# Range deletes per batch.
 _GROUPS_PER_BATCH = 64
 # The clock is read once per this many groups examined.
 _CHECK_EVERY = 32
@@ -67,9 +65,11 @@ def reclaim_step(shard: Shard, state: ShardReclaim, deadline: float) -> int:
     -> number of garbage groups removed in this step."""
     if not state.dirty:
         return 0
+    from pikadb.storage.shard import Ops  # shard.py imports this module
+
     start = state.cursor or P_DATA
     it = shard.iterator(start, P_EXPIRE)
-    batch = WriteBatch(raw_mode=True)
+    batch = Ops()
     in_batch = 0
     removed = 0
     checked = 0
@@ -91,7 +91,7 @@ def reclaim_step(shard: Shard, state: ShardReclaim, deadline: float) -> int:
             removed += 1
             if in_batch >= _GROUPS_PER_BATCH:
                 shard.commit(batch)
-                batch = WriteBatch(raw_mode=True)
+                batch = Ops()
                 in_batch = 0
         it.seek(end)
     else:

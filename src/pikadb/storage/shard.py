@@ -1,9 +1,16 @@
 """One shard: one RocksDB instance, its in-memory counters, and the only write path to it.
 
-Every write to RocksDB goes through Shard.commit(): one atomic batch per command per shard,
-WAL on, fsync'ed when sync_writes is set. Replication hooks its binlog there; no other code
-may call Rdict.put/delete/write. A RocksDB write error becomes errors.StorageFullError and
-nothing of the batch is applied (RocksDB batches are atomic).
+Every write to RocksDB goes through Shard.commit(): one atomic batch (an Ops list) per
+command per shard, WAL on, fsync'ed when sync_writes is set; no other code may call
+Rdict.put/delete/write. A RocksDB write error becomes errors.StorageFullError and nothing of
+the batch is applied (RocksDB batches are atomic).
+
+Binlog (pikadb.replication.binlog): each committed Ops list becomes one binlog record (its
+ops plus engine.current_command for people and tools). _write appends the records to the
+binlog file BEFORE the RocksDB write, which also stores the binlog position (system record
+SYS_BINLOG), so the binlog is a redo log: on open, records after the stored position are
+re-applied before anything reads the shard; a refused RocksDB write cuts its records off the
+binlog again. Replicas write received records with apply_record().
 
 Group commit (engine option, on in the server): a command's batch is an Ops list; in group
 mode commit() appends it to the shard's group batch and to an overlay that get() reads
@@ -29,9 +36,13 @@ from rocksdict import (
     WriteOptions,
 )
 
+from pikadb.binlog_codec import Record, encode_record
 from pikadb.errors import StorageFullError
+from pikadb.log import log
+from pikadb.replication.binlog import ShardBinlog, decode_state, encode_state
 from pikadb.storage.encoding import (
     P_COUNTERS,
+    SYS_BINLOG,
     SYS_VERSION_FLOOR,
     decode_counters,
     prefix_successor,
@@ -90,6 +101,21 @@ class BoundedIter:
         self.seek_for_prev = it.seek_for_prev
 
 
+def _add_ops(batch: WriteBatch, items: list) -> None:
+    for k, v in items:
+        if v is None:
+            batch.delete(k)
+        elif type(v) is tuple:
+            batch.delete_range(k, v[0])
+        else:
+            batch.put(k, v)
+
+
+def binlog_state(rec: Record) -> bytes:
+    """SYS_BINLOG's value once rec is applied."""
+    return encode_state(rec.term, rec.id, rec.offset + rec.size)
+
+
 class Ops:
     """The writes of one command to one shard, recorded: WriteBatch's put/delete/
     delete_range, replayable into a group batch and readable through the group overlay."""
@@ -128,21 +154,40 @@ class Ops:
 
 _MISSING = object()
 
+# Records re-applied per RocksDB write when the binlog is ahead of RocksDB at open.
+_REDO_CHUNK = 1000
+
 
 def _no_group_listener(shard: Shard) -> None:
     pass
 
 
+class _NoCommand:
+    """What a shard opened without an engine reports as the command of its records."""
+
+    current_command: tuple[int, list[bytes]] = (0, [])
+
+
 class Shard:
     """A RocksDB instance plus the per-physical-db counters mirrored from it."""
 
-    def __init__(self, index: int, path: str, options: Options, sync_writes: bool) -> None:
+    def __init__(
+        self,
+        index: int,
+        path: str,
+        options: Options,
+        sync_writes: bool,
+        binlog_path: str | None = None,
+        binlog_segment_size: int = 64 << 20,
+    ) -> None:
         self.index = index
         self.path = path
         try:
             self.rdb = Rdict(path, options)
         except Exception as e:  # rocksdict raises plain Exception for IO/lock errors
             raise ShardOpenError(path, str(e)) from e
+        # The engine (owner of current_command, dbmap and watched keys); set by Engine.open.
+        self.engine: object = _NoCommand()
         self._rget = self.rdb.get
         self.get = self._rget  # bound: GET's hot path is one call (overlay only in a group)
         # Group commit state (see the module docstring).
@@ -154,6 +199,18 @@ class Shard:
         self._group_suspended = False  # group commit off until a direct write succeeds
         self._wopts = WriteOptions()
         self._wopts.sync = sync_writes
+        # Redo before anything below reads RocksDB (counters, version floor).
+        try:
+            self.binlog = ShardBinlog(
+                binlog_path or path + ".binlog",
+                segment_size=binlog_segment_size,
+                sync=sync_writes,
+                name=f"shard {index}",
+            )
+            self._redo()
+        except BaseException:
+            self.rdb.close()
+            raise
         # pdb -> [keys, volatile keys, sum of expire_at of volatile keys]
         self.counters: dict[int, list[int]] = {}
         self._load_counters()
@@ -166,41 +223,117 @@ class Shard:
 
     # ---- the one write path ----
 
-    def commit(self, batch: Ops | WriteBatch) -> None:
-        """Write one command's batch (atomically). In group mode a plain Ops batch joins the
-        pending group and is written by flush_group(); anything else is written now, after
-        the pending group (order is kept)."""
-        if type(batch) is Ops:
-            if self.group_commit and not batch.ranges:
-                group = self._group
-                if group is None:
-                    group = self._group = WriteBatch(raw_mode=True)
-                    self.get = self._get_overlay
-                    self.on_group_start(self)
-                overlay = self._overlay
-                for k, v in batch.items:
-                    if v is None:
-                        group.delete(k)
-                    else:
-                        group.put(k, v)
-                    overlay[k] = v
-                return
-            batch = batch.to_batch()
+    def commit(self, batch: Ops) -> None:
+        """Write one command's batch (atomically) and its binlog record. In group mode a
+        batch without range deletes joins the pending group and is written by
+        flush_group(); anything else is written now, after the pending group (order is
+        kept)."""
+        items = batch.items
+        if not items:
+            return
+        db, argv = self.engine.current_command  # type: ignore[attr-defined]
+        if self.group_commit and not batch.ranges:
+            group = self._group
+            if group is None:
+                group = self._group = WriteBatch(raw_mode=True)
+                self.get = self._get_overlay
+                self.on_group_start(self)
+            self.binlog.stage(db, argv, items)
+            overlay = self._overlay
+            for k, v in items:
+                if v is None:
+                    group.delete(k)
+                else:
+                    group.put(k, v)
+                overlay[k] = v
+            return
         if self._group is not None:
             self.flush_group()
-        self._write(batch)
+        self.binlog.stage(db, argv, items)
+        self._write(batch.to_batch())
 
     def _write(self, batch: WriteBatch) -> None:
+        """Append the staged binlog records, then write batch with the new binlog position
+        (redo-log order); on failure neither keeps anything of it."""
+        binlog = self.binlog
+        try:
+            before = binlog.append()
+        except OSError as e:
+            self._version_floor = self._durable_floor
+            raise StorageFullError(f"shard {self.index}: binlog: {e}") from e
+        batch.put(SYS_BINLOG, binlog.state())
         try:
             self.rdb.write(batch, self._wopts)
         except Exception as e:
             # A version floor raised in this batch was not persisted: forget it.
             self._version_floor = self._durable_floor
+            try:
+                binlog.rollback(before)
+            except OSError as e2:  # the next open re-applies the write (redo)
+                log.warning(f"shard {self.index}: cannot cut the binlog back: {e2}")
             raise StorageFullError(f"shard {self.index}: {e}") from e
+        binlog.applied()
         self._durable_floor = self._version_floor
         if self._group_suspended:
             self._group_suspended = False
             self.group_commit = True
+
+    # ---- binlog: redo at open, records from a master ----
+
+    def _redo(self) -> None:
+        """Bring RocksDB up to the binlog: re-apply the records it lacks (a crash between
+        the binlog append and the RocksDB write)."""
+        binlog = self.binlog
+        _term, applied_id, applied_offset = decode_state(self.rdb.get(SYS_BINLOG))
+        if applied_id > binlog.durable_id or (applied_id and applied_id < binlog.first_id - 1):
+            # RocksDB is ahead (both files unsynced at a power loss) or the binlog lost the
+            # records in between: continue the binlog after what RocksDB has.
+            log.warning(
+                f"binlog shard {self.index}: RocksDB is at id {applied_id}, the binlog holds "
+                f"ids {binlog.first_id}..{binlog.durable_id}: starting the binlog after "
+                f"id {applied_id}"
+            )
+            binlog.reset(applied_id, applied_offset)
+            return
+        if applied_id == binlog.durable_id:
+            return
+        n = 0
+        batch = WriteBatch(raw_mode=True)
+        for rec, _raw in binlog.records_after(applied_id):
+            _add_ops(batch, rec.ops)
+            n += 1
+            if n % _REDO_CHUNK == 0 or rec.id == binlog.durable_id:
+                batch.put(SYS_BINLOG, binlog_state(rec))
+                self.rdb.write(batch, self._wopts)
+                batch = WriteBatch(raw_mode=True)
+        log.notice(
+            f"binlog shard {self.index}: re-applied {n} record(s) to RocksDB "
+            f"(ids {applied_id + 1}..{binlog.durable_id})"
+        )
+
+    def apply_record(self, record: Record, raw: bytes | None = None) -> None:
+        """Write a record received from a master: its ops and the binlog position in one
+        batch, its bytes (unchanged: same id, term and offset) to the local binlog; then
+        refresh what the ops changed under the in-memory state."""
+        if self._group is not None:
+            self.flush_group()
+        if raw is None:
+            raw = encode_record(
+                record.term,
+                record.timestamp,
+                record.id,
+                record.offset,
+                record.db,
+                record.argv,
+                record.ops,
+            )
+        self.binlog.stage_raw(record, raw)
+        batch = WriteBatch(raw_mode=True)
+        _add_ops(batch, record.ops)
+        self._write(batch)
+        from pikadb.replication.apply import refresh_after_apply
+
+        refresh_after_apply(self, record.ops)
 
     @property
     def group_pending(self) -> bool:
@@ -249,6 +382,7 @@ class Shard:
         wopts = WriteOptions()
         wopts.sync = value
         self._wopts = wopts
+        self.binlog.sync = bool(value)
 
     # ---- reads ----
 
@@ -310,6 +444,7 @@ class Shard:
             self.rdb.flush()
         finally:
             self.rdb.close()
+            self.binlog.close()
 
     def compact_range(self, begin: bytes, end: bytes) -> None:
         """Let RocksDB rewrite the files covering [begin, end) now (drops deleted records).

@@ -1,0 +1,321 @@
+# cython: language_level=3
+"""Binlog record codec: one record = the RocksDB operations one command wrote to one shard.
+
+Layout (integers big-endian, like every other pikadb encoding):
+
+    magic     4  b"PKB1"
+    length    u32  bytes of the whole record, header included
+    crc32     u32  zlib's crc32 of every byte after this field
+    term      u64  replication term of the master that wrote it
+    timestamp u64  unix ms at the master
+    id        u64  logical id, per shard, +1 per record, first record 1
+    offset    u64  bytes of this shard's binlog stream before this record
+    db        u16  logical db the command ran in (informational)
+    argc      u32, then argc x (u32 length, bytes)       the command, for people and tools
+    nops      u32, then nops x op:
+                  0x00 put           u32 klen, key, u32 vlen, value
+                  0x01 delete        u32 klen, key
+                  0x02 delete_range  u32 blen, begin, u32 elen, end
+
+Ops are given and returned in shard.Ops.items form: (key, value) put, (key, None) delete,
+(begin, (end,)) range delete, so the write path encodes its batch without converting it.
+Sans-IO: encode_record() -> bytes, decode_record(buf, pos) -> (Record, next_pos). A short
+buffer raises BinlogTruncated (a torn tail, or read more), anything inconsistent
+BinlogCorrupt; both are BinlogError (a ValueError).
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy, memcmp
+
+
+cdef extern from "zlib.h":
+    unsigned long crc32(unsigned long crc, const unsigned char *buf, unsigned int len) nogil
+
+
+MAGIC = b"PKB1"
+HEADER_SIZE = 12  # magic, length, crc
+FIXED_SIZE = 54  # header + term, timestamp, id, offset, db, argc, nops
+
+OP_PUT = 0
+OP_DELETE = 1
+OP_DELETE_RANGE = 2
+
+cdef enum:
+    _HDR = 12
+    _FIXED = 54
+    _MAX_LEN = 0xFFFFFFFF
+
+
+class BinlogError(ValueError):
+    """A binlog record cannot be decoded."""
+
+
+class BinlogTruncated(BinlogError):
+    """The buffer ends inside a record (a torn tail, or not everything was read yet)."""
+
+
+class BinlogCorrupt(BinlogError):
+    """Bad magic, length, checksum or structure: the bytes are not a valid record."""
+
+
+cdef class Record:
+    """A decoded binlog record. ops are in shard.Ops.items form."""
+
+    cdef readonly uint64_t term
+    cdef readonly uint64_t timestamp
+    cdef readonly uint64_t id
+    cdef readonly uint64_t offset
+    cdef readonly int db
+    cdef readonly list argv
+    cdef readonly list ops
+    cdef readonly Py_ssize_t size  # encoded bytes
+
+    def __init__(self, term, timestamp, id, offset, db, argv, ops, size=0):
+        self.term = term
+        self.timestamp = timestamp
+        self.id = id
+        self.offset = offset
+        self.db = db
+        self.argv = list(argv)
+        self.ops = list(ops)
+        self.size = size
+
+    @property
+    def end_offset(self) -> int:
+        """Stream offset just after this record (the next record's offset)."""
+        return self.offset + self.size
+
+    def __eq__(self, other):
+        if not isinstance(other, Record):
+            return NotImplemented
+        cdef Record o = other
+        return (
+            self.term == o.term and self.timestamp == o.timestamp and self.id == o.id
+            and self.offset == o.offset and self.db == o.db and self.argv == o.argv
+            and self.ops == o.ops
+        )
+
+    def __repr__(self):
+        return (
+            f"Record(term={self.term}, timestamp={self.timestamp}, id={self.id}, "
+            f"offset={self.offset}, db={self.db}, argv={self.argv!r}, ops={len(self.ops)} op(s))"
+        )
+
+
+cdef inline void _put_u16(char *p, uint16_t v) noexcept nogil:
+    p[0] = <char>(v >> 8)
+    p[1] = <char>v
+
+
+cdef inline void _put_u32(char *p, uint32_t v) noexcept nogil:
+    p[0] = <char>(v >> 24)
+    p[1] = <char>(v >> 16)
+    p[2] = <char>(v >> 8)
+    p[3] = <char>v
+
+
+cdef inline void _put_u64(char *p, uint64_t v) noexcept nogil:
+    _put_u32(p, <uint32_t>(v >> 32))
+    _put_u32(p + 4, <uint32_t>v)
+
+
+cdef inline uint16_t _get_u16(const uint8_t *p) noexcept nogil:
+    return (<uint16_t>p[0] << 8) | p[1]
+
+
+cdef inline uint32_t _get_u32(const uint8_t *p) noexcept nogil:
+    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
+
+
+cdef inline uint64_t _get_u64(const uint8_t *p) noexcept nogil:
+    return (<uint64_t>_get_u32(p) << 32) | _get_u32(p + 4)
+
+
+cdef inline Py_ssize_t _blen(object b) except -1:
+    if type(b) is not bytes:
+        raise TypeError(f"binlog fields must be bytes, not {type(b).__name__}")
+    return PyBytes_GET_SIZE(b)
+
+
+cdef inline char *_put_bytes(char *p, object b) noexcept:
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(b)
+    _put_u32(p, <uint32_t>n)
+    memcpy(p + 4, PyBytes_AS_STRING(b), n)
+    return p + 4 + n
+
+
+def encode_record(
+    uint64_t term,
+    uint64_t timestamp,
+    uint64_t id,
+    uint64_t offset,
+    int db,
+    list argv,
+    list ops,
+) -> bytes:
+    """The encoded record (see the module docstring)."""
+    cdef Py_ssize_t n = _FIXED
+    cdef Py_ssize_t i, nargs = PyList_GET_SIZE(argv), nops = PyList_GET_SIZE(ops)
+    cdef object item, k, v
+    if db < 0 or db > 0xFFFF:
+        raise ValueError("db must fit in a u16")
+    for i in range(nargs):
+        n += 4 + _blen(<object>PyList_GET_ITEM(argv, i))
+    for i in range(nops):
+        item = <object>PyList_GET_ITEM(ops, i)
+        if type(item) is not tuple or PyTuple_GET_SIZE(item) != 2:
+            raise TypeError("an op is a (key, value | None | (end,)) tuple")
+        k = <object>PyTuple_GET_ITEM(item, 0)
+        v = <object>PyTuple_GET_ITEM(item, 1)
+        n += 5 + _blen(k)
+        if v is None:
+            continue
+        if type(v) is tuple:
+            if PyTuple_GET_SIZE(v) != 1:
+                raise TypeError("a range delete is (begin, (end,))")
+            n += 4 + _blen(<object>PyTuple_GET_ITEM(v, 0))
+        else:
+            n += 4 + _blen(v)
+    if n > _MAX_LEN:
+        raise ValueError("binlog record larger than 4 GiB")
+    out = PyBytes_FromStringAndSize(NULL, n)
+    cdef char *base = PyBytes_AS_STRING(out)
+    cdef char *p = base
+    memcpy(p, b"PKB1", 4)
+    _put_u32(p + 4, <uint32_t>n)
+    _put_u64(p + 12, term)
+    _put_u64(p + 20, timestamp)
+    _put_u64(p + 28, id)
+    _put_u64(p + 36, offset)
+    _put_u16(p + 44, <uint16_t>db)
+    _put_u32(p + 46, <uint32_t>nargs)
+    p += 50
+    for i in range(nargs):
+        p = _put_bytes(p, <object>PyList_GET_ITEM(argv, i))
+    _put_u32(p, <uint32_t>nops)
+    p += 4
+    for i in range(nops):
+        item = <object>PyList_GET_ITEM(ops, i)
+        k = <object>PyTuple_GET_ITEM(item, 0)
+        v = <object>PyTuple_GET_ITEM(item, 1)
+        if v is None:
+            p[0] = OP_DELETE
+            p = _put_bytes(p + 1, k)
+        elif type(v) is tuple:
+            p[0] = OP_DELETE_RANGE
+            p = _put_bytes(p + 1, k)
+            p = _put_bytes(p, <object>PyTuple_GET_ITEM(v, 0))
+        else:
+            p[0] = OP_PUT
+            p = _put_bytes(p + 1, k)
+            p = _put_bytes(p, v)
+    _put_u32(base + 8, <uint32_t>crc32(0, <const unsigned char *>(base + _HDR), <unsigned int>(n - _HDR)))
+    return out
+
+
+cdef inline bytes _take(const uint8_t *p, Py_ssize_t *pos, Py_ssize_t end, Py_ssize_t at):
+    """A u32-length-prefixed byte string at p[pos[0]]; pos advances past it."""
+    cdef Py_ssize_t q = pos[0]
+    cdef uint32_t n
+    if q + 4 > end:
+        raise BinlogCorrupt(f"binlog record at {at}: field runs past the record end")
+    n = _get_u32(p + q)
+    if q + 4 + <Py_ssize_t>n > end:
+        raise BinlogCorrupt(f"binlog record at {at}: field runs past the record end")
+    pos[0] = q + 4 + n
+    return PyBytes_FromStringAndSize(<const char *>(p + q + 4), n)
+
+
+def record_size(buf, Py_ssize_t pos=0) -> int:
+    """The length of the record starting at buf[pos] from its header alone (magic checked),
+    or -1 when fewer than 12 bytes are there."""
+    cdef Py_buffer view
+    cdef const uint8_t *p
+    cdef uint32_t n
+    PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
+    try:
+        if pos < 0 or pos + _HDR > view.len:
+            return -1
+        p = <const uint8_t *>view.buf + pos
+        if memcmp(p, b"PKB1", 4) != 0:
+            raise BinlogCorrupt(f"binlog record at {pos}: bad magic {bytes(p[:4])!r}")
+        n = _get_u32(p + 4)
+        if n < _FIXED:
+            raise BinlogCorrupt(f"binlog record at {pos}: impossible length {n}")
+        return n
+    finally:
+        PyBuffer_Release(&view)
+
+
+def decode_record(buf, Py_ssize_t pos=0):
+    """Decode the record at buf[pos] (bytes, bytearray, memoryview, mmap). -> (Record, end)."""
+    cdef Py_buffer view
+    cdef const uint8_t *p
+    cdef Py_ssize_t end, q, have
+    cdef uint32_t n, nargs, nops, i
+    cdef uint8_t op
+    cdef list argv, ops
+    cdef bytes k
+    cdef Record r
+    PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
+    try:
+        p = <const uint8_t *>view.buf
+        have = view.len - pos
+        if pos < 0 or have < 0:
+            raise ValueError("position outside the buffer")
+        if have < _HDR:
+            raise BinlogTruncated(
+                f"binlog record at {pos}: truncated header ({have} of {_HDR} bytes)"
+            )
+        if memcmp(p + pos, b"PKB1", 4) != 0:
+            raise BinlogCorrupt(f"binlog record at {pos}: bad magic {bytes(p[pos:pos + 4])!r}")
+        n = _get_u32(p + pos + 4)
+        if n < _FIXED:
+            raise BinlogCorrupt(f"binlog record at {pos}: impossible length {n}")
+        if have < <Py_ssize_t>n:
+            raise BinlogTruncated(f"binlog record at {pos}: truncated ({have} of {n} bytes)")
+        end = pos + n
+        if crc32(0, p + pos + _HDR, n - _HDR) != _get_u32(p + pos + 8):
+            raise BinlogCorrupt(f"binlog record at {pos}: checksum mismatch")
+        r = Record.__new__(Record)
+        r.term = _get_u64(p + pos + 12)
+        r.timestamp = _get_u64(p + pos + 20)
+        r.id = _get_u64(p + pos + 28)
+        r.offset = _get_u64(p + pos + 36)
+        r.db = _get_u16(p + pos + 44)
+        r.size = n
+        nargs = _get_u32(p + pos + 46)
+        q = pos + 50
+        argv = []
+        for i in range(nargs):
+            argv.append(_take(p, &q, end, pos))
+        if q + 4 > end:
+            raise BinlogCorrupt(f"binlog record at {pos}: op count runs past the record end")
+        nops = _get_u32(p + q)
+        q += 4
+        ops = []
+        for i in range(nops):
+            if q >= end:
+                raise BinlogCorrupt(f"binlog record at {pos}: op runs past the record end")
+            op = p[q]
+            q += 1
+            k = _take(p, &q, end, pos)
+            if op == OP_PUT:
+                ops.append((k, _take(p, &q, end, pos)))
+            elif op == OP_DELETE:
+                ops.append((k, None))
+            elif op == OP_DELETE_RANGE:
+                ops.append((k, (_take(p, &q, end, pos),)))
+            else:
+                raise BinlogCorrupt(f"binlog record at {pos}: unknown op type {op}")
+        if q != end:
+            raise BinlogCorrupt(f"binlog record at {pos}: {end - q} stray bytes after the ops")
+        r.argv = argv
+        r.ops = ops
+        return r, end
+    finally:
+        PyBuffer_Release(&view)

@@ -1,0 +1,89 @@
+"""Applying a master's binlog records on a replica.
+
+A record is physical (the exact RocksDB operations of one command on one shard), so applying
+it is writing its ops (Shard.apply_record: ops + binlog position in one batch, the same
+record bytes into the local binlog). What this module adds is the in-memory state those
+ops change under the engine's feet: the shard's key counters, its collection version floor,
+the engine's logical -> physical db map, and the watched keys (WATCH, blocked clients).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pikadb.binlog_codec import Record
+from pikadb.keycodec import meta_key, parse_data_key
+from pikadb.storage.encoding import (
+    P_COUNTERS,
+    P_DATA,
+    P_META,
+    SYS_DBMAP,
+    SYS_VERSION_FLOOR,
+    decode_counters,
+)
+
+if TYPE_CHECKING:
+    from pikadb.storage.engine import Engine
+    from pikadb.storage.shard import Shard
+
+_C_COUNTERS = P_COUNTERS[0]
+_C_META = P_META[0]
+_C_DATA = P_DATA[0]
+
+
+def apply_record(
+    engine: Engine, record: Record, shard_index: int, raw: bytes | None = None
+) -> None:
+    """Apply one record of a master's shard shard_index to the same shard here."""
+    engine.shards[shard_index].apply_record(record, raw)
+
+
+def refresh_after_apply(shard: Shard, ops: list) -> None:
+    """Bring the in-memory state derived from RocksDB up to date with ops just written."""
+    engine = shard.engine
+    watched = getattr(engine, "watched", None)
+    touched: set[bytes] = set()
+    reload_counters = False
+    dbmap: bytes | None = None
+    for k, v in ops:
+        c = k[0]
+        if type(v) is tuple:
+            end = v[0]
+            if k <= P_COUNTERS + b"\xff" and end > P_COUNTERS:
+                reload_counters = True
+            if watched:
+                touched.update(mk for mk in watched if k <= mk < end)
+            continue
+        if c == _C_COUNTERS:
+            pdb = int.from_bytes(k[1:3], "big")
+            if v is None:
+                shard.counters.pop(pdb, None)
+            else:
+                shard.counters[pdb] = decode_counters(v)
+        elif c == _C_META:
+            if watched and k in watched:
+                touched.add(k)
+        elif c == _C_DATA:
+            if watched:
+                pdb, key, _version, _elem = parse_data_key(k)
+                mk = meta_key(pdb, key)
+                if mk in watched:
+                    touched.add(mk)
+        elif k == SYS_VERSION_FLOOR and v is not None:
+            # Versions this shard hands out if it is promoted must exceed the master's.
+            floor = int.from_bytes(v, "big")
+            if floor > shard._version_floor:
+                shard._version_floor = shard._durable_floor = floor
+            shard._last_version = max(shard._last_version, floor)
+        elif k == SYS_DBMAP and v is not None:
+            dbmap = v
+    if reload_counters:
+        shard.counters.clear()
+        shard._load_counters()
+    if dbmap is not None:
+        adopt = getattr(engine, "adopt_dbmap", None)
+        if adopt is not None:
+            adopt(dbmap)
+    if touched:
+        for mk in touched:
+            engine.on_modified(mk)  # type: ignore[attr-defined]
