@@ -18,8 +18,8 @@ EXTENSIONS = {
     "hll": ("pikadb._hll", "cext/hll.pyx"),
     "binlog": ("pikadb._binlog", "cext/binlog.pyx"),
 }
-# C libraries an extension links against (the binlog codec uses zlib's crc32).
-LIBRARIES = {"binlog": ["z"]}
+# C libraries an extension links against (none: the build needs only gcc and Python's headers).
+LIBRARIES: dict[str, list[str]] = {}
 
 only = {n for n in os.environ.get("PIKADB_ONLY_EXT", "").split(",") if n}
 trace = os.environ.get("PIKADB_CYTHON_TRACE") == "1"

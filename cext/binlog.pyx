@@ -32,8 +32,44 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memcmp
 
 
-cdef extern from "zlib.h":
-    unsigned long crc32(unsigned long crc, const unsigned char *buf, unsigned int len) nogil
+# zlib's CRC-32 (polynomial 0xEDB88320), computed here with slicing-by-8 so the build needs
+# no zlib headers: a fresh machine with only gcc and Python's headers can pip install.
+cdef uint32_t _CRC[8][256]
+
+
+cdef void _crc_init() noexcept:
+    cdef uint32_t c, i, k
+    for i in range(256):
+        c = i
+        for k in range(8):
+            c = (c >> 1) ^ (0xEDB88320U if c & 1 else 0)
+        _CRC[0][i] = c
+    for i in range(256):
+        for k in range(1, 8):
+            _CRC[k][i] = (_CRC[k - 1][i] >> 8) ^ _CRC[0][_CRC[k - 1][i] & 0xFF]
+
+
+_crc_init()
+
+
+cdef inline unsigned long crc32(unsigned long crc, const unsigned char *buf, size_t n) noexcept nogil:
+    cdef uint32_t c = <uint32_t>crc ^ 0xFFFFFFFFU
+    cdef uint32_t lo, hi
+    while n >= 8:
+        lo = c ^ (<uint32_t>buf[0] | (<uint32_t>buf[1] << 8) | (<uint32_t>buf[2] << 16)
+                  | (<uint32_t>buf[3] << 24))
+        hi = (<uint32_t>buf[4] | (<uint32_t>buf[5] << 8) | (<uint32_t>buf[6] << 16)
+              | (<uint32_t>buf[7] << 24))
+        c = (_CRC[7][lo & 0xFF] ^ _CRC[6][(lo >> 8) & 0xFF] ^ _CRC[5][(lo >> 16) & 0xFF]
+             ^ _CRC[4][lo >> 24] ^ _CRC[3][hi & 0xFF] ^ _CRC[2][(hi >> 8) & 0xFF]
+             ^ _CRC[1][(hi >> 16) & 0xFF] ^ _CRC[0][hi >> 24])
+        buf += 8
+        n -= 8
+    while n:
+        c = _CRC[0][(c ^ buf[0]) & 0xFF] ^ (c >> 8)
+        buf += 1
+        n -= 1
+    return c ^ 0xFFFFFFFFU
 
 
 MAGIC = b"PKB1"
@@ -47,7 +83,7 @@ OP_DELETE_RANGE = 2
 cdef enum:
     _HDR = 12
     _FIXED = 54
-    _MAX_LEN = 0xFFFFFFFF
+    _MAX_LEN = 0xFFFFFFFFU
 
 
 class BinlogError(ValueError):
