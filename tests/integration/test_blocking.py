@@ -1,4 +1,4 @@
-"""Blocking list commands with several connections, pikad against redis-server.
+"""Blocking list and sorted-set commands with several connections, pikad against redis-server.
 
 Each scenario is a function of a World (named raw connections to one server); it runs once
 against pikad and once against redis-server and the two transcripts (every reply each
@@ -12,6 +12,12 @@ types (RESP2 *-1, RESP3 _), BLMOVE chains, a blocked client's pipelined input wa
 pushes inside MULTI/EXEC served once EXEC completed, keys created by RENAME/LMOVE or made
 a string, WRONGTYPE destinations, disconnect / CLIENT KILL / CLIENT UNBLOCK of blocked
 clients, other databases, INFO blocked_clients.
+
+Sorted sets (BZPOPMIN, BZPOPMAX, BZMPOP): FIFO service, COUNT taking the whole zset, key
+order, timeouts and RESP3 replies (scores as doubles), wake-up by ZADD / ZINCRBY /
+ZUNIONSTORE / ZINTERSTORE / ZRANGESTORE / RENAME / COPY / GEOADD / MOVE / MULTI-EXEC,
+pipelined writes, no blocking inside MULTI, list and zset waiters on one key, CLIENT
+UNBLOCK and disconnects.
 """
 
 from __future__ import annotations
@@ -495,6 +501,259 @@ def test_many_waiters(pikad, redis_oracle, n):
             w.read(f"c{i}")
         for i in range(n // 2, n):
             w.call("p", "RPUSH", f"k{i % 3}", f"v{i}")
+            w.read(f"c{i}")
+
+    compare(pikad, redis_oracle, scenario)
+
+
+# ---- sorted sets: BZPOPMIN, BZPOPMAX, BZMPOP ----
+
+
+def test_zset_fifo_one_pop_per_client(pikad, redis_oracle):
+    def scenario(w: World) -> None:
+        w.block("a", "BZPOPMIN", "z", "0", total=1)
+        w.block("b", "BZPOPMAX", "z", "0", total=2)
+        w.block("c", "BZMPOP", "0", "1", "z", "MIN", "COUNT", "2", total=3)
+        w.block("d", "BZPOPMIN", "z", "0", total=4)
+        w.call("p", "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5.5", "e")
+        w.read("a")
+        w.read("b")
+        w.read("c")
+        w.read("d")
+        w.call("p", "ZRANGE", "z", "0", "-1", "WITHSCORES")
+        w.block("a", "BZMPOP", "0", "1", "z", "MAX", "COUNT", "10", total=1)
+        w.block("b", "BZPOPMIN", "z", "0", total=2)
+        w.call("p", "ZADD", "z", "-inf", "lo", "inf", "hi", "0", "zero")
+        w.read("a")  # takes all three: the zset is gone, b stays blocked
+        w.nothing("b")
+        w.call("p", "EXISTS", "z")
+        w.call("p", "ZADD", "z", "7", "x", "8", "y")
+        w.read("b")
+        w.call("p", "ZRANGE", "z", "0", "-1", "WITHSCORES")
+
+    compare(pikad, redis_oracle, scenario)
+
+
+def test_zset_multi_key_and_key_order(pikad, redis_oracle):
+    def scenario(w: World) -> None:
+        w.block("a", "BZPOPMIN", "z1", "z2", "0", total=1)
+        w.block("b", "BZPOPMAX", "z2", "0", total=2)
+        w.block("c", "BZMPOP", "0", "3", "z1", "z1", "z3", "MAX", total=3)
+        w.call("p", "ZADD", "z2", "1", "x")
+        w.read("a")
+        w.nothing("b")
+        w.call("p", "ZADD", "z3", "2", "y")
+        w.read("c")
+        w.call("p", "ZADD", "z2", "3", "z")
+        w.read("b")
+        w.call("p", "DBSIZE")
+
+    compare(pikad, redis_oracle, scenario)
+
+
+def test_zset_timeouts_and_resp3(pikad, redis_oracle):
+    def scenario(w: World) -> None:
+        w.send("a", "BZPOPMIN", "z", "0.15")
+        w.send("b", "BZMPOP", "0.15", "2", "z", "y", "MIN", "COUNT", "2")
+        w.quiet_call("r3", "HELLO", "3")
+        w.send("r3", "BZPOPMAX", "z", "y", "0.15")
+        w.wait_blocked(3)
+        for name in ("a", "b", "r3"):
+            w.read(name)
+        w.send("r3", "BZMPOP", "0.05", "1", "z", "MAX")
+        w.read("r3")
+        # Served replies in RESP3: scores as doubles.
+        w.block("r3", "BZPOPMIN", "z", "0", total=1)
+        w.call("p", "ZADD", "z", "1.5", "a", "2", "b", "-inf", "c", "1e300", "d")
+        w.read("r3")
+        w.block("r3", "BZPOPMAX", "z2", "0", total=1)
+        w.call("p", "ZINCRBY", "z2", "1e300", "b")
+        w.read("r3")
+        w.block("r3", "BZMPOP", "0", "1", "z3", "MIN", "COUNT", "5", total=1)
+        w.call("p", "ZADD", "z3", "0.1", "p", "0.2", "q", "inf", "r")
+        w.read("r3")
+        w.call("p", "ZRANGE", "z", "0", "-1", "WITHSCORES")
+
+    compare(pikad, redis_oracle, scenario)
+
+
+def test_zset_timeout_of_one_does_not_disturb_others(pikad, redis_oracle):
+    def scenario(w: World) -> None:
+        w.block("a", "BZPOPMIN", "z", "0.1", total=1)
+        w.block("b", "BZMPOP", "0", "1", "z", "MIN", total=2)
+        w.block("c", "BZPOPMAX", "z", "5", total=3)
+        w.read("a")
+        w.wait_blocked(2)
+        w.call("p", "ZADD", "z", "1", "v", "2", "w")
+        w.read("b")
+        w.read("c")
+
+    compare(pikad, redis_oracle, scenario)
+
+
+def test_zset_woken_by_other_writers(pikad, redis_oracle):
+    def scenario(w: World) -> None:
+        w.block("a", "BZPOPMIN", "inc", "0", total=1)
+        w.call("p", "ZINCRBY", "inc", "2.5", "m")
+        w.read("a")
+        w.call("p", "ZADD", "s1", "1", "x", "2", "y")
+        w.call("p", "ZADD", "s2", "10", "y", "20", "z")
+        w.block("a", "BZPOPMAX", "union", "0", total=1)
+        w.call("p", "ZUNIONSTORE", "union", "2", "s1", "s2")
+        w.read("a")
+        w.block("a", "BZMPOP", "0", "1", "inter", "MIN", "COUNT", "3", total=1)
+        w.call("p", "ZINTERSTORE", "inter", "2", "s1", "nokey")  # empty: nothing stored
+        w.nothing("a")
+        w.call("p", "ZINTERSTORE", "inter", "2", "s1", "s2", "WEIGHTS", "2", "3")
+        w.read("a")
+        w.block("a", "BZPOPMIN", "ranged", "0", total=1)
+        w.call("p", "ZRANGESTORE", "ranged", "s2", "0", "0")
+        w.read("a")
+        w.block("a", "BZPOPMAX", "renamed", "0", total=1)
+        w.call("p", "RENAME", "s1", "renamed")
+        w.read("a")
+        w.block("a", "BZPOPMIN", "copied", "0", total=1)
+        w.call("p", "COPY", "s2", "copied")
+        w.read("a")
+        w.block("a", "BZPOPMIN", "geo", "0", total=1)
+        w.call("p", "GEOADD", "geo", "13.361389", "38.115556", "Palermo")
+        w.read("a")
+        w.call("p", "ZRANGE", "s2", "0", "-1", "WITHSCORES")
+        w.call("p", "ZRANGE", "union", "0", "-1", "WITHSCORES")
+
+    compare(pikad, redis_oracle, scenario)
+
+
+def test_zset_writes_inside_multi_served_after_exec(pikad, redis_oracle):
+    def scenario(w: World) -> None:
+        w.block("a", "BZPOPMIN", "z", "0", total=1)
+        w.block("b", "BZPOPMAX", "z", "0", total=2)
+        w.call("p", "MULTI")
+        w.call("p", "ZADD", "z", "1", "x")
+        w.call("p", "ZREM", "z", "x")
+        w.call("p", "EXEC")
+        w.nothing("a")
+        w.call("p", "MULTI")
+        w.call("p", "ZADD", "z", "1", "x", "2", "y", "3", "w")
+        w.call("p", "ZPOPMAX", "z")
+        w.call("p", "ZCARD", "z")
+        w.call("p", "EXEC")
+        w.read("a")
+        w.read("b")
+        w.call("p", "EXISTS", "z")
+
+    compare(pikad, redis_oracle, scenario)
+
+
+def test_zset_pipelined_writes_served_between_commands(pikad, redis_oracle):
+    def scenario(w: World) -> None:
+        w.block("a", "BZPOPMIN", "z", "0", total=1)
+        w.send_raw(
+            "p",
+            encode_command(["ZADD", "z", "1", "first"])
+            + encode_command(["ZADD", "z", "2", "second"])
+            + encode_command(["ZRANGE", "z", "0", "-1"]),
+        )
+        w.read("p")
+        w.read("p")
+        w.read("p")
+        w.read("a")
+
+    compare(pikad, redis_oracle, scenario)
+
+
+def test_zset_blocking_inside_multi_does_not_block(pikad, redis_oracle):
+    def scenario(w: World) -> None:
+        w.call("p", "SET", "str", "x")
+        w.call("a", "MULTI")
+        w.call("a", "BZPOPMIN", "z", "0")
+        w.call("a", "BZPOPMAX", "z", "y", "10")
+        w.call("a", "BZMPOP", "0", "2", "z", "y", "MIN", "COUNT", "3")
+        w.call("a", "BZPOPMIN", "str", "0")
+        w.call("a", "EXEC")
+        w.call("p", "ZADD", "y", "1", "a", "2", "b", "3", "c")
+        w.call("a", "MULTI")
+        w.call("a", "BZPOPMIN", "z", "y", "0")
+        w.call("a", "BZMPOP", "0", "2", "z", "y", "MAX", "COUNT", "5")
+        w.call("a", "BZPOPMAX", "y", "0")
+        w.call("a", "EXEC")
+        w.quiet_call("a", "HELLO", "3")
+        w.call("a", "MULTI")
+        w.call("a", "BZPOPMIN", "z", "0")
+        w.call("a", "BZMPOP", "0", "1", "z", "MIN")
+        w.call("a", "EXEC")
+
+    compare(pikad, redis_oracle, scenario)
+
+
+def test_zset_and_list_waiters_on_one_key(pikad, redis_oracle):
+    def scenario(w: World) -> None:
+        w.block("l", "BLPOP", "k", "0", total=1)
+        w.block("z", "BZPOPMIN", "k", "0", total=2)
+        w.call("p", "ZADD", "k", "1", "m")
+        w.read("z")  # the list waiter came first, but a zset is not for it
+        w.nothing("l")
+        w.block("z", "BZPOPMAX", "k", "0", total=2)
+        w.call("p", "SET", "k", "string")
+        w.nothing("l")
+        w.nothing("z")
+        w.call("p", "DEL", "k")
+        w.call("p", "RPUSH", "k", "item")
+        w.read("l")
+        w.nothing("z")
+        w.call("p", "ZADD", "k", "5", "n")  # k is gone: the list was emptied
+        w.read("z")
+
+    compare(pikad, redis_oracle, scenario)
+
+
+def test_zset_client_unblock_and_disconnect(pikad, redis_oracle):
+    def scenario(w: World) -> None:
+        ida, idb = w.client_id("a"), w.client_id("b")
+        w.block("a", "BZPOPMIN", "z", "0", total=1)
+        w.block("b", "BZMPOP", "0", "1", "z", "MIN", total=2)
+        w.block("c", "BZPOPMAX", "z", "0", total=3)
+        w.block("d", "BZPOPMAX", "z", "0", total=4)
+        w.call("p", "CLIENT", "UNBLOCK", str(ida), label="CLIENT UNBLOCK <a>")
+        w.read("a")
+        w.call("p", "CLIENT", "UNBLOCK", str(idb), "ERROR", label="CLIENT UNBLOCK <b> ERROR")
+        w.read("b")
+        w.conn("c").close()
+        w.wait_blocked(1)
+        w.call("p", "ZADD", "z", "1", "x", "2", "y")
+        w.read("d")
+        w.call("p", "ZRANGE", "z", "0", "-1")
+
+    compare(pikad, redis_oracle, scenario)
+
+
+def test_zset_other_database(pikad, redis_oracle):
+    def scenario(w: World) -> None:
+        w.quiet_call("a", "SELECT", "2")
+        w.block("a", "BZPOPMIN", "z", "0", total=1)
+        w.call("p", "ZADD", "z", "1", "db0")
+        w.nothing("a")
+        w.call("p", "MOVE", "z", "2")
+        w.read("a")
+        w.call("p", "EXISTS", "z")
+
+    compare(pikad, redis_oracle, scenario)
+
+
+@pytest.mark.parametrize("n", [12])
+def test_zset_many_waiters(pikad, redis_oracle, n):
+    def scenario(w: World) -> None:
+        for i in range(n):
+            cmd = ("BZPOPMIN", f"k{i % 3}", "shared", "0")
+            if i % 2:
+                cmd = ("BZMPOP", "0", "2", f"k{i % 3}", "shared", "MAX")
+            w.block(f"c{i}", *cmd, total=i + 1)
+        scores = [x for i in range(n // 2) for x in (str(i), f"m{i}")]
+        w.call("p", "ZADD", "shared", *scores)
+        for i in range(n // 2):
+            w.read(f"c{i}")
+        for i in range(n // 2, n):
+            w.call("p", "ZADD", f"k{i % 3}", str(i), f"v{i}")
             w.read(f"c{i}")
 
     compare(pikad, redis_oracle, scenario)

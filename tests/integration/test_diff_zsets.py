@@ -3,7 +3,8 @@
 ZADD ZINCRBY ZREM ZCARD ZSCORE ZMSCORE ZRANK ZREVRANK ZCOUNT ZLEXCOUNT ZRANGE ZRANGESTORE
 ZREVRANGE ZRANGEBYSCORE ZREVRANGEBYSCORE ZRANGEBYLEX ZREVRANGEBYLEX ZREMRANGEBYRANK
 ZREMRANGEBYSCORE ZREMRANGEBYLEX ZPOPMIN ZPOPMAX ZMPOP ZRANDMEMBER ZUNION ZINTER ZDIFF
-ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZINTERCARD ZSCAN, OBJECT ENCODING of zsets.
+ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZINTERCARD ZSCAN, OBJECT ENCODING of zsets, and
+BZPOPMIN BZPOPMAX BZMPOP when they do not block (data present, errors, inside MULTI).
 
 Replies are compared byte for byte (score formatting included, RESP2 and RESP3). Random
 replies (ZRANDMEMBER) are judged by their rules; ZSCAN of a skiplist zset is compared as the
@@ -693,6 +694,142 @@ def test_zmpop(diff):
     )
 
 
+# ---- blocking pops that find data (the blocking side is in test_blocking.py) ----
+
+
+def answered(results: list) -> None:
+    """Every command got a reply: a command that blocked on both servers would otherwise
+    pass as two equal timeouts."""
+    for i, pair in enumerate(results):
+        assert all(o.status == "reply" for o in pair), f"command {i}: {pair}"
+
+
+def test_bzpop_immediate(diff):
+    r = diff(
+        [
+            *WRONGTYPE_SETUP,
+            ["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5.5", "e", "-inf", "f"],
+            ["ZADD", "y", "10", "x"],
+            ["BZPOPMIN", "z", "0"],
+            ["BZPOPMAX", "z", "0"],
+            ["BZPOPMIN", "nokey", "z", "0"],
+            ["BZPOPMAX", "nokey", "y", "z", "1.5"],
+            ["BZPOPMIN", "z", "z", "0"],
+            ["BZMPOP", "0", "1", "z", "MIN"],
+            ["BZMPOP", "0", "2", "nokey", "z", "max", "COUNT", "1"],
+            ["BZMPOP", "0.5", "2", "z", "y", "min", "count", "10"],
+            ["EXISTS", "z"],
+            ["ZADD", "y", "10", "x", "11", "w"],
+            ["BZMPOP", "0", "1", "y", "MAX", "COUNT", "9223372036854775807"],
+            ["EXISTS", "y"],
+            ["BZPOPMIN", "nokey", "y", "0.01"],
+            ["ZADD", "big", *[x for i in range(200) for x in (str(i), f"m{i}")]],
+            ["BZPOPMAX", "big", "0"],
+            ["BZMPOP", "0", "1", "big", "MIN", "COUNT", "3"],
+            ["ZCARD", "big"],
+            ["OBJECT", "ENCODING", "big"],
+        ]
+    )
+    answered(r)
+    r = diff(
+        [
+            ["ZADD", "z", "1", "a", "2.5", "b", "3", "c", "inf", "d", "-0.0", "e"],
+            ["BZPOPMIN", "z", "0"],
+            ["BZPOPMAX", "z", "0"],
+            ["BZMPOP", "0", "1", "z", "MAX", "COUNT", "2"],
+            ["BZMPOP", "0", "1", "z", "MIN"],
+            ["BZPOPMIN", "nokey", "0.01"],
+            ["BZMPOP", "0.01", "1", "nokey", "MIN"],
+        ],
+        proto=3,
+    )
+    answered(r)
+
+
+def test_bzpop_errors(diff):
+    r = diff(
+        [
+            *WRONGTYPE_SETUP,
+            ["ZADD", "z", "1", "a", "2", "b"],
+            ["BZPOPMIN", "str", "0"],
+            ["BZPOPMIN", "nokey", "list", "0"],
+            ["BZPOPMAX", "list", "z", "0"],
+            ["BZPOPMIN", "z", "str", "0"],  # the first zset is popped, str is not looked at
+            # The timeout is parsed first, before any key is looked up.
+            ["BZPOPMIN", "z", "abc"],
+            ["BZPOPMIN", "str", "abc"],
+            ["BZPOPMAX", "z", "-1"],
+            ["BZPOPMAX", "z", "1e20"],
+            ["BZPOPMAX", "z", "inf"],
+            ["BZPOPMAX", "z", "nan"],
+            ["BZPOPMIN", "z", ""],
+            ["BZPOPMIN", "z"],
+            ["BZPOPMAX"],
+            # BZMPOP checks numkeys, MIN|MAX and COUNT before the timeout, then the keys.
+            ["BZMPOP", "abc", "1", "z", "MIN"],
+            ["BZMPOP", "-1", "1", "z", "MIN"],
+            ["BZMPOP", "abc", "0", "z", "MIN"],
+            ["BZMPOP", "abc", "1", "z", "LEFT"],
+            ["BZMPOP", "abc", "1", "z", "MIN", "COUNT", "0"],
+            ["BZMPOP", "abc", "1", "str", "MIN"],
+            ["BZMPOP", "0", "1", "str", "MIN"],
+            ["BZMPOP", "0", "2", "nokey", "list", "MAX"],
+            ["BZMPOP", "0", "0", "z", "MIN"],
+            ["BZMPOP", "0", "-1", "z", "MIN"],
+            ["BZMPOP", "0", "abc", "z", "MIN"],
+            ["BZMPOP", "0", "9223372036854775807", "z", "MIN"],
+            ["BZMPOP", "0", "1", "z", "MIN", "COUNT", "-1"],
+            ["BZMPOP", "0", "1", "z", "MIN", "COUNT", "abc"],
+            ["BZMPOP", "0", "1", "z", "MIN", "COUNT", "9223372036854775808"],
+            ["BZMPOP", "0", "1", "z", "MIN", "COUNT"],
+            ["BZMPOP", "0", "1", "z", "MIN", "COUNT", "1", "COUNT", "2"],
+            ["BZMPOP", "0", "1", "z", "MIN", "FOO"],
+            ["BZMPOP", "0", "5", "z", "MIN"],
+            ["BZMPOP", "0", "1", "z"],
+            ["BZMPOP", "0", "1"],
+            ["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+        ]
+    )
+    answered(r)
+
+
+def test_bzpop_inside_multi(diff):
+    # Inside MULTI/EXEC nothing blocks: no data answers like a timeout, at once.
+    r = diff(
+        [
+            *WRONGTYPE_SETUP,
+            ["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+            ["MULTI"],
+            ["BZPOPMIN", "nokey", "0"],
+            ["BZMPOP", "0", "1", "nokey", "MIN"],
+            ["BZPOPMAX", "nokey", "z", "0"],
+            ["BZMPOP", "0", "2", "nokey", "z", "MIN", "COUNT", "5"],
+            ["BZPOPMIN", "z", "0"],
+            ["BZPOPMIN", "str", "0"],
+            ["BZMPOP", "abc", "1", "z", "MIN"],
+            ["EXEC"],
+            ["MULTI"],
+            ["BZPOPMIN", "z", "abc"],
+            ["BZMPOP", "0", "0", "z", "MIN"],
+            ["BZPOPMIN", "z"],
+            ["EXEC"],
+        ]
+    )
+    answered(r)
+    r = diff(
+        [
+            ["MULTI"],
+            ["BZPOPMIN", "z", "0"],
+            ["BZMPOP", "0", "1", "z", "MIN"],
+            ["ZADD", "z", "1", "a"],
+            ["BZPOPMAX", "z", "0"],
+            ["EXEC"],
+        ],
+        proto=3,
+    )
+    answered(r)
+
+
 # ---- ZRANDMEMBER ----
 
 
@@ -1156,6 +1293,7 @@ def test_command_info(diff):
         " zrangestore zrevrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex"
         " zremrangebyrank zremrangebyscore zremrangebylex zpopmin zpopmax zmpop zrandmember"
         " zunion zinter zdiff zunionstore zinterstore zdiffstore zintercard zscan"
+        " bzpopmin bzpopmax bzmpop"
     )
     diff([(["COMMAND", "INFO", *names.split()], transform(_core, "core and flag set"))])
     diff(
@@ -1165,5 +1303,9 @@ def test_command_info(diff):
             ["COMMAND", "GETKEYS", "ZMPOP", "2", "a", "b", "MIN"],
             ["COMMAND", "GETKEYS", "ZRANGESTORE", "d", "s", "0", "1"],
             ["COMMAND", "GETKEYS", "ZADD", "k", "1", "a"],
+            ["COMMAND", "GETKEYS", "BZPOPMIN", "a", "b", "c", "0"],
+            ["COMMAND", "GETKEYS", "BZPOPMAX", "a", "0"],
+            ["COMMAND", "GETKEYS", "BZMPOP", "0", "2", "a", "b", "MIN", "COUNT", "3"],
+            ["COMMAND", "GETKEYS", "BZMPOP", "0", "1", "a", "MAX"],
         ]
     )

@@ -11,7 +11,9 @@ ZSCAN, which parse exactly as HSCAN does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from time import time_ns
+from typing import TypeVar
 
 from pikadb import errors
 from pikadb.commands.args import int_arg, syntax_error
@@ -29,6 +31,8 @@ RESULT_NAN_OR_INF = "ERR increment would produce NaN or Infinity"
 OUT_OF_RANGE = "ERR value is out of range"
 # getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX) without a custom message.
 COUNT_RANGE = f"ERR value is out of range, value must between {-LLONG_MAX} and {LLONG_MAX}"
+
+T = TypeVar("T")
 
 EMPTY_SCAN = (b"0", ())  # immutable: handed out as the reply itself
 
@@ -204,6 +208,45 @@ def rand_count(arg: bytes) -> int:
     return v
 
 
+# A negative count repeats elements, so the size of the reply follows the count, not the
+# collection: HRANDFIELD h -9223372036854775807 asks for more than any memory holds. Redis
+# 7.0 builds such a reply until the machine runs out of memory (its one check, a count
+# beyond +-LONG_MAX/2 with WITHVALUES/WITHSCORES, guards the doubled count's overflow and
+# stays, with its text, before the key is looked up). pikad refuses instead, with that same
+# "ERR value is out of range", any negative count whose reply would take more than
+# proto-max-bulk-len bytes on the wire: the largest value pikad accepts is also the largest
+# reply it builds for one command (Redis bounds LCS's transient memory by the same
+# directive), and the reply is built whole in memory before it is written (a few times its
+# wire size while it exists as Python objects). The bound is on bytes, not elements: a count
+# bound low enough to protect memory from big elements would refuse harmless requests for
+# small ones. The size is estimated before anything big is built: |count| times the mean
+# size of RAND_SAMPLE random picks from the same collection (picks are uniform, so that is
+# the reply's expected size); when |count| <= RAND_SAMPLE those picks are the reply itself.
+# A missing key still answers an empty array and another type WRONGTYPE, as in Redis.
+RAND_SAMPLE = 16
+
+
+def resp_size(b: bytes) -> int:
+    """Bytes of b sent as a RESP bulk string: $<len> CRLF <b> CRLF."""
+    n = len(b)
+    return n + len(str(n)) + 5
+
+
+def rand_repeated(
+    c, count: int, pick: Callable[[int], list[T] | None], size: Callable[[T], int]
+) -> list[T] | None:
+    """The reply elements of a negative *RAND* count (pick(n) draws them, None for a missing
+    key), or "value is out of range" if the reply would exceed proto-max-bulk-len bytes."""
+    n = -count
+    sample = pick(-min(n, RAND_SAMPLE))
+    if not sample:
+        return sample
+    limit = c.server.config.get_int("proto-max-bulk-len")
+    if n * sum(map(size, sample)) > limit * len(sample):
+        raise CommandError(OUT_OF_RANGE)
+    return sample if n <= RAND_SAMPLE else pick(count)
+
+
 @command("hrandfield", arity=-2, flags="readonly", keys=(1, 1, 1), group="hash")
 def hrandfield(c, argv):
     """HRANDFIELD key [count [WITHVALUES]]"""
@@ -218,7 +261,16 @@ def hrandfield(c, argv):
         withvalues = True
         if count < -(LLONG_MAX // 2) or count > LLONG_MAX // 2:
             raise CommandError(OUT_OF_RANGE)  # count * 2 would overflow
-    pairs = c.db.hrandfield(argv[1], count, _now())
+    key, now = argv[1], _now()
+    if count >= 0:
+        pairs = c.db.hrandfield(key, count, now)
+    else:
+        pairs = rand_repeated(
+            c,
+            count,
+            lambda n: c.db.hrandfield(key, n, now),
+            lambda p: resp_size(p[0]) + (resp_size(p[1]) if withvalues else 0),
+        )
     if not pairs:
         return []
     if not withvalues:

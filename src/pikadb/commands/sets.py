@@ -16,7 +16,14 @@ from collections.abc import Iterator
 from time import time_ns
 
 from pikadb.commands.args import syntax_error
-from pikadb.commands.hashes import EMPTY_SCAN, rand_count, scan_options, scan_reply
+from pikadb.commands.hashes import (
+    EMPTY_SCAN,
+    rand_count,
+    rand_repeated,
+    resp_size,
+    scan_options,
+    scan_reply,
+)
 from pikadb.commands.keys import parse_cursor
 from pikadb.commands.table import command
 from pikadb.errors import CommandError
@@ -134,7 +141,11 @@ def srandmember(c, argv):
     if len(argv) == 2:
         picked = c.db.srandmember(argv[1], None, _now())
         return picked[0] if picked else None
-    picked = c.db.srandmember(argv[1], rand_count(argv[2]), _now())
+    key, count, now = argv[1], rand_count(argv[2]), _now()
+    if count >= 0:
+        picked = c.db.srandmember(key, count, now)
+    else:  # repeats allowed: the reply's size is bounded there (commands/hashes.py)
+        picked = rand_repeated(c, count, lambda n: c.db.srandmember(key, n, now), resp_size)
     return picked or []
 
 

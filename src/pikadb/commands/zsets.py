@@ -12,8 +12,9 @@ loosely as range bounds (zslParseRange: strtod up to a NUL, leading spaces and "
 overflow to inf allowed). Replies with scores are flat [member, score, ...] in RESP2 and
 [[member, score], ...] in RESP3, scores as doubles (%.17g text in RESP2).
 
-BZPOPMIN/BZPOPMAX/BZMPOP are not here: they need the blocking machinery. storage's zpop()
-is the non-blocking half they will share.
+BZPOPMIN/BZPOPMAX/BZMPOP share storage's zpop() with ZPOPMIN/ZMPOP; when none of their keys
+exists they hand the client to the server's blocking registry (server/blocking.py) with a
+`serve(key)` closure that pops once the key holds a zset, as BLPOP does for lists.
 """
 
 from __future__ import annotations
@@ -23,10 +24,19 @@ from time import time_ns
 
 from pikadb import errors
 from pikadb.commands.args import int_arg, syntax_error
-from pikadb.commands.hashes import EMPTY_SCAN, scan_options, scan_reply
+from pikadb.commands.hashes import (
+    EMPTY_SCAN,
+    OUT_OF_RANGE,
+    rand_repeated,
+    resp_size,
+    scan_options,
+    scan_reply,
+)
 from pikadb.commands.keys import parse_cursor
+from pikadb.commands.lists import timeout_arg
 from pikadb.commands.table import command
 from pikadb.errors import CommandError
+from pikadb.keycodec import T_ZSET
 from pikadb.protocol import NULL_ARRAY, format_double
 from pikadb.storage.strings import LLONG_MAX, parse_int
 from pikadb.storage.zsets import (
@@ -537,6 +547,67 @@ def zmpop(c, argv):
     return [key, [[m, s] for m, s in pairs]]
 
 
+# ---- blocking pops (blockingGenericZpopCommand) ----
+
+
+def _bzpop_reply(key: bytes, pairs: list[Pair], nested: bool) -> list:
+    """BZMPOP (nested): [key, [[member, score], ...]]; BZPOPMIN/MAX: [key, member, score].
+    Scores are doubles: bulk strings in RESP2, RESP3 doubles."""
+    if nested:
+        return [key, [[m, s] for m, s in pairs]]
+    m, s = pairs[0]
+    return [key, m, s]
+
+
+def _blocking_zpop(
+    c, keys: list[bytes], timeout: int, from_max: bool, count: int, nested: bool
+) -> object:
+    """Pop from the first existing key (WRONGTYPE if a key of another type comes first,
+    missing keys skipped), or block until one of keys holds a zset. Inside MULTI/EXEC the
+    command cannot block and answers as a timeout (a null array)."""
+    db = c.db
+    res = db.zpop(keys, _now(), from_max, count)
+    if res is not None:
+        return _bzpop_reply(res[0], res[1], nested)
+    blocking = c.server.blocking
+    if not blocking.may_block(c):
+        return NULL_ARRAY
+
+    def serve(ready: bytes) -> object:
+        now = _now()
+        meta = db.lookup(ready, now)
+        if meta is None or meta.type != T_ZSET:
+            return None  # another type at the key: not ready for us, stay blocked (Redis too)
+        res = db.zpop([ready], now, from_max, count)
+        return None if res is None else _bzpop_reply(ready, res[1], nested)
+
+    return blocking.block(c, keys, timeout, serve)
+
+
+@command(
+    "bzpopmin", arity=-3, flags="write noscript blocking fast", keys=(1, -2, 1), group="sortedset"
+)
+def bzpopmin(c, argv):
+    """BZPOPMIN key [key ...] timeout"""
+    return _blocking_zpop(c, argv[1:-1], timeout_arg(argv[-1]), False, 1, False)
+
+
+@command(
+    "bzpopmax", arity=-3, flags="write noscript blocking fast", keys=(1, -2, 1), group="sortedset"
+)
+def bzpopmax(c, argv):
+    """BZPOPMAX key [key ...] timeout"""
+    return _blocking_zpop(c, argv[1:-1], timeout_arg(argv[-1]), True, 1, False)
+
+
+@command("bzmpop", arity=-5, flags="write blocking", keys=numkeys_keys(2), group="sortedset")
+def bzmpop(c, argv):
+    """BZMPOP timeout numkeys key [key ...] MIN | MAX [COUNT count]"""
+    # Redis parses numkeys, MIN|MAX and COUNT before the timeout: their errors win.
+    keys, from_max, count = zmpop_args(argv, 2)
+    return _blocking_zpop(c, keys, timeout_arg(argv[1]), from_max, count, True)
+
+
 # ---- ZRANDMEMBER ----
 
 
@@ -553,7 +624,18 @@ def zrandmember(c, argv):
         if len(argv) > 4 or (len(argv) == 4 and argv[3].lower() != b"withscores"):
             raise syntax_error()
         withscores = len(argv) == 4
-        pairs = db.zrandmember(argv[1], _now(), count)
+        if withscores and not -(LLONG_MAX // 2) <= count <= LLONG_MAX // 2:
+            raise CommandError(OUT_OF_RANGE)  # Redis 7.0.8+: count * 2 would overflow
+        key, now = argv[1], _now()
+        if count >= 0:
+            pairs = db.zrandmember(key, now, count)
+        else:  # repeats allowed: the reply's size is bounded there (commands/hashes.py)
+            pairs = rand_repeated(
+                c,
+                count,
+                lambda n: db.zrandmember(key, now, n),
+                lambda p: resp_size(p[0]) + (resp_size(format_double(p[1])) if withscores else 0),
+            )
         if pairs is None:
             return []
         return pairs_reply(c, pairs, withscores)
