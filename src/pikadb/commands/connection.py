@@ -33,7 +33,7 @@ def len_dbs(c) -> int:
     return c.server.config.get_int("databases")
 
 
-@command("ping", arity=-1, flags="fast stale", group="connection")
+@command("ping", arity=-1, flags="fast", group="connection")
 def ping(c, argv):
     """PING [message]"""
     if len(argv) > 2:
@@ -44,7 +44,7 @@ def ping(c, argv):
     return PONG if len(argv) == 1 else argv[1]
 
 
-@command("echo", arity=2, flags="fast stale", group="connection")
+@command("echo", arity=2, flags="loading stale fast", group="connection")
 def echo(c, argv):
     """ECHO message"""
     return argv[1]

@@ -10,7 +10,7 @@ import sys
 import time
 
 from pikadb import __version__, errors
-from pikadb.commands.table import COMMANDS, Command, command, container, lookup
+from pikadb.commands.table import COMMANDS, FLAG_ORDER, Command, command, container, lookup
 from pikadb.config import ConfigSetError
 from pikadb.errors import CommandError
 from pikadb.protocol import OK, RawReply, Status, Verbatim
@@ -261,18 +261,67 @@ def config_help(c, argv):
 # ---- COMMAND ----
 
 
+# Redis 7.0's ACL categories in the order COMMAND INFO lists them (acl.c's table).
+_ACL_ORDER = [
+    "keyspace",
+    "read",
+    "write",
+    "set",
+    "sortedset",
+    "list",
+    "hash",
+    "string",
+    "bitmap",
+    "hyperloglog",
+    "geo",
+    "stream",
+    "pubsub",
+    "admin",
+    "fast",
+    "slow",
+    "blocking",
+    "dangerous",
+    "connection",
+    "transaction",
+    "scripting",
+]
+# Command groups that are also ACL categories ("server" is not one; "generic" is keyspace).
+_GROUP_CATEGORY = {"generic": "keyspace", "server": None}
+# Not admin, yet dangerous in Redis's command table.
+_DANGEROUS = frozenset({"flushall", "flushdb", "info", "keys", "sort", "sort_ro", "swapdb"})
+# Where Redis's table differs from what group and flags imply.
+_EXTRA_CATEGORIES = {
+    "swapdb": ("keyspace",),
+    "dbsize": ("keyspace",),
+    "flushdb": ("keyspace",),
+    "flushall": ("keyspace",),
+    "lastsave": ("admin", "dangerous"),
+}
+_NO_GROUP_CATEGORY = frozenset({"client", "object", "pubsub", "pubsub|help"})
+
+
 def _acl_categories(cmd: Command) -> list[Status]:
-    cats = []
-    if "write" in cmd.flags:
-        cats.append("@write")
-    if "readonly" in cmd.flags:
-        cats.append("@read")
-    cats.append(f"@{cmd.group}")
-    cats.append("@fast" if "fast" in cmd.flags else "@slow")
-    if "admin" in cmd.flags:
-        cats.append("@admin")
-        cats.append("@dangerous")
-    return [Status(x) for x in cats]
+    flags = cmd.flags
+    name = cmd.name
+    if name in _NO_GROUP_CATEGORY:
+        cats: set[str | None] = set()
+    elif name == "command" or name.startswith("command|"):
+        cats = {"connection"}
+    else:
+        cats = {_GROUP_CATEGORY.get(cmd.group, cmd.group)}
+    cats.update(_EXTRA_CATEGORIES.get(name, ()))
+    if "write" in flags:
+        cats.add("write")
+    if "readonly" in flags:
+        cats.add("read")
+    cats.add("fast" if "fast" in flags else "slow")
+    if "blocking" in flags:
+        cats.add("blocking")
+    if "admin" in flags:
+        cats.update(("admin", "dangerous"))
+    if name in _DANGEROUS:
+        cats.add("dangerous")
+    return [Status(f"@{c}") for c in _ACL_ORDER if c in cats]
 
 
 def _first_last_step(cmd: Command) -> tuple[int, int, int]:
@@ -290,7 +339,7 @@ def command_entry(cmd: Command) -> list:
     return [
         cmd.name.encode(),
         cmd.arity,
-        [Status(f) for f in sorted(cmd.flags)],
+        [Status(f) for f in FLAG_ORDER if f in cmd.flags],
         first,
         last,
         step,

@@ -22,29 +22,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-# Closed vocabulary (Redis 7.0 command flags). An unknown word fails at import time.
-FLAGS = frozenset(
-    {
-        "write",
-        "readonly",
-        "denyoom",
-        "admin",
-        "pubsub",
-        "noscript",
-        "blocking",
-        "loading",
-        "stale",
-        "skip_monitor",
-        "skip_slowlog",
-        "fast",
-        "no_auth",
-        "may_replicate",
-        "no_mandatory_keys",
-        "no_multi",
-        "allow_busy",
-        "movablekeys",
-    }
+# Closed vocabulary (Redis 7.0 command flags), in Redis's order (server.h CMD_* bits), which
+# is the order COMMAND INFO lists them. An unknown word fails at import time.
+FLAG_ORDER = (
+    "write",
+    "readonly",
+    "denyoom",
+    "admin",
+    "pubsub",
+    "noscript",
+    "blocking",
+    "loading",
+    "stale",
+    "skip_monitor",
+    "skip_slowlog",
+    "fast",
+    "no_auth",
+    "may_replicate",
+    "no_mandatory_keys",
+    "no_multi",
+    "movablekeys",
+    "allow_busy",
 )
+FLAGS = frozenset(FLAG_ORDER)
 
 Handler = Callable[[Any, list[bytes]], Any]
 KeySpec = tuple[int, int, int] | Callable[[list[bytes]], list[int]] | None
