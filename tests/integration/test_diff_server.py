@@ -610,3 +610,15 @@ def test_harness_detects_a_difference(diff, restore_config):
     diff.servers[1].client().set("k", "1")
     with pytest.raises(DiffMismatch, match="RESP types differ"):
         diff([(["INCR", "k"], ignore)], flush=False)
+
+
+def test_config_set_memory_limits_have_redis_ranges(diff):
+    diff(
+        [
+            ["CONFIG", "SET", "proto-max-bulk-len", "1000"],
+            ["CONFIG", "SET", "client-query-buffer-limit", "1000"],
+            ["CONFIG", "SET", "proto-max-bulk-len", "1mb"],
+            ["CONFIG", "GET", "proto-max-bulk-len"],
+            ["CONFIG", "SET", "proto-max-bulk-len", "512mb"],
+        ]
+    )
