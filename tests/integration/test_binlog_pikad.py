@@ -132,10 +132,13 @@ def test_info_fields_and_ids_continue_after_restart(pikad_factory):
 def test_segments_rotate_and_the_cron_purges(pikad_factory):
     server = pikad_factory(binlog_segment_size=4096, binlog_keep_segments=3, hz=50)
     c = server.client()
-    p = c.pipeline(transaction=False)
-    for i in range(1000):
-        p.set(b"key:%d" % i, b"x" * 40)
-    p.execute()
+    # Many round trips: with group commit a segment takes a whole turn's records, so one big
+    # pipeline could fill only a segment or two.
+    for batch in range(40):
+        p = c.pipeline(transaction=False)
+        for i in range(batch * 25, batch * 25 + 25):
+            p.set(b"key:%d" % i, b"x" * 40)
+        p.execute()
     deadline = time.monotonic() + 10
     while int(_info(server, "persistence")["binlog_segments"]) > 3:
         assert time.monotonic() < deadline, "retention did not run"
