@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import random
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -719,43 +719,35 @@ class ZsetOps:
             raise WrongTypeError()
         return old, Source(self.shard_for(key), data_prefix(self.pdb, key, old.version), old)
 
-    def zremrange_rank(self: Database, key: bytes, start: int, end: int, now: int) -> int:
+    def _zremrange(self: Database, key: bytes, now: int, select: Callable[[Source], list]) -> int:
+        """ZREMRANGEBY*: remove the (member, score) pairs select(source) picks. -> count."""
         ws = WriteSet(self.engine, now)
         found = self._zwrite_source(ws, key)
         if found is None:
             ws.commit()
             return 0
         old, src = found
-        pairs = self._rank_slice(src, start, end, False)
+        pairs = select(src)
         self._remove_pairs(ws, key, old, src.prefix, pairs)
         ws.commit()
         return len(pairs)
+
+    def zremrange_rank(self: Database, key: bytes, start: int, end: int, now: int) -> int:
+        return self._zremrange(key, now, lambda src: self._rank_slice(src, start, end, False))
 
     def zremrange_score(self: Database, key: bytes, rng: ScoreRange, now: int) -> int:
-        ws = WriteSet(self.engine, now)
-        found = self._zwrite_source(ws, key)
-        if found is None:
-            ws.commit()
-            return 0
-        old, src = found
-        lo, hi = _score_bounds(src.prefix, rng)
-        pairs = list(src.index_iter(lo, hi)) if lo < hi else []
-        self._remove_pairs(ws, key, old, src.prefix, pairs)
-        ws.commit()
-        return len(pairs)
+        def select(src: Source) -> list:
+            lo, hi = _score_bounds(src.prefix, rng)
+            return list(src.index_iter(lo, hi)) if lo < hi else []
+
+        return self._zremrange(key, now, select)
 
     def zremrange_lex(self: Database, key: bytes, rng: LexRange, now: int) -> int:
-        ws = WriteSet(self.engine, now)
-        found = self._zwrite_source(ws, key)
-        if found is None:
-            ws.commit()
-            return 0
-        old, src = found
-        lo, hi = _lex_bounds(src.prefix, rng)
-        pairs = list(src.member_iter(lo, hi)) if lo < hi else []
-        self._remove_pairs(ws, key, old, src.prefix, pairs)
-        ws.commit()
-        return len(pairs)
+        def select(src: Source) -> list:
+            lo, hi = _lex_bounds(src.prefix, rng)
+            return list(src.member_iter(lo, hi)) if lo < hi else []
+
+        return self._zremrange(key, now, select)
 
     def zpop(
         self: Database, keys: list[bytes], now: int, from_max: bool, count: int
