@@ -289,6 +289,8 @@ class Config:
         p = self.param(name)
         if p is None or not args:
             raise ConfigError("Bad directive or wrong number of arguments")
+        if name in ("replicaof", "slaveof") and len(args) == 1:
+            args = args[0].split()  # --replicaof "host port" on the command line, as Redis
         if name in ("replicaof", "slaveof") and len(args) != 2:
             raise ConfigError("Bad directive or wrong number of arguments")
         value = " ".join(args)

@@ -158,7 +158,7 @@ def hello(c, argv):
         b"proto": proto,
         b"id": c.id,
         b"mode": b"standalone",
-        b"role": b"master",
+        b"role": b"replica" if c.server.replica_of is not None else b"master",
         b"modules": [],
     }
 

@@ -296,6 +296,7 @@ _EXTRA_CATEGORIES = {
     "flushdb": ("keyspace",),
     "flushall": ("keyspace",),
     "lastsave": ("admin", "dangerous"),
+    "role": ("admin", "dangerous"),
 }
 _NO_GROUP_CATEGORY = frozenset({"client", "object", "pubsub", "pubsub|help"})
 
@@ -499,7 +500,8 @@ def _section_server(c) -> list[str]:
 def _section_clients(c) -> list[str]:
     s = c.server
     return [
-        f"connected_clients:{len(s.clients)}",
+        # Redis does not count its replicas' links as clients (it does count the master).
+        f"connected_clients:{len(s.clients) - len(s.repl_master.links)}",
         "cluster_connections:0",
         f"maxclients:{s.maxclients}",
         "client_recent_max_input_buffer:0",
@@ -611,19 +613,9 @@ def _keyspace_hits(c) -> tuple[int, int]:
 
 
 def _section_replication(c) -> list[str]:
-    return [
-        "role:master",
-        "connected_slaves:0",
-        "master_failover_state:no-failover",
-        f"master_replid:{c.server.replid}",
-        "master_replid2:0000000000000000000000000000000000000000",
-        f"master_repl_offset:{c.server.engine.repl_offset}",
-        "second_repl_offset:-1",
-        "repl_backlog_active:0",
-        "repl_backlog_size:0",
-        "repl_backlog_first_byte_offset:0",
-        "repl_backlog_histlen:0",
-    ]
+    from pikadb.commands.replication import replication_info
+
+    return replication_info(c.server)
 
 
 def _section_cpu(c) -> list[str]:

@@ -40,6 +40,7 @@ FLAG_ORDER = (
     "no_auth",
     "may_replicate",
     "no_mandatory_keys",
+    "no_async_loading",
     "no_multi",
     "movablekeys",
     "allow_busy",

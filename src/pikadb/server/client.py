@@ -20,6 +20,7 @@ from pikadb.protocol import Parser, ProtocolError
 if TYPE_CHECKING:
     from pikadb.commands.table import Command
     from pikadb.commands.transactions import MultiState
+    from pikadb.replication.master import ReplicaLink
     from pikadb.server.blocking import BlockedClient
     from pikadb.server.multi import WatchedKey
     from pikadb.server.server import Server
@@ -70,6 +71,11 @@ class Client(asyncio.Protocol):
         self._paused = False
         self._dispatch = server.dispatcher.call
         self.deferred = False  # output held until this turn's group commit (server.py)
+        # Replication: what a replica announced (REPLCONF) and, once PIKASYNC accepted it,
+        # the link streaming records to it (replication/master.py).
+        self.repl_listening_port = 0
+        self.repl_announce_ip = ""
+        self.repl_link: ReplicaLink | None = None
         self.close_after_flush = False
 
     @property
@@ -117,6 +123,8 @@ class Client(asyncio.Protocol):
             self._paused = False
             if not self.closed:
                 self.transport.resume_reading()
+        if self.repl_link is not None:
+            self.repl_link.push()  # flow control: the binlog is read again once drained
 
     def data_received(self, data: bytes) -> None:
         if self.closed or self.close_after_reply:
@@ -198,6 +206,8 @@ class Client(asyncio.Protocol):
     # ---- introspection (CLIENT LIST / INFO) ----
 
     def flags(self) -> str:
+        if self.repl_link is not None:
+            return "S"
         f = ""
         if self.monitor:
             f += "O"
@@ -215,6 +225,8 @@ class Client(asyncio.Protocol):
 
     def kind(self) -> str:
         """CLIENT KILL/LIST TYPE: normal | master | replica | pubsub."""
+        if self.repl_link is not None:
+            return "replica"
         return "pubsub" if self.subscribed else "normal"
 
     def describe(self) -> str:

@@ -1,7 +1,7 @@
 """The dispatcher: every command passes here and every policy is applied here, in one order.
 
     lookup -> auth -> arity -> no_multi -> RESP2 subscribed context -> MULTI queueing
-    -> (read-only replica, routing: later issues) -> execute
+    -> read-only replica / stale data (replica) -> (routing: later issues) -> execute
 
 Handlers never re-check these. A command refused while its client is in MULTI dooms the
 transaction; a refused EXEC aborts it (commands.transactions.rejected). EXEC runs its queue
@@ -114,6 +114,10 @@ class Dispatcher:
                 parent, sub = cmd.name.split("|", 1)
                 return self.reject(errors.wrong_arity_sub(parent, sub), cmd, c, argv)
             return self.reject(errors.wrong_arity(cmd.name), cmd, c, argv)
+        if server.replica_of is not None:  # READONLY / MASTERDOWN (replication/replica.py)
+            err = server.replica_of.refuse(c, cmd)
+            if err is not None:
+                return self.reject(err, cmd, c, argv)
         if c.multi is not None or c.subscribed:
             if c.multi is not None and "no_multi" in cmd.flags:
                 return self.reject(CommandError(errors.NO_MULTI), cmd, c, argv)

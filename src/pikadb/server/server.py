@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from pikadb.commands import registry  # noqa: F401  (fills the command table)
 from pikadb.config import Config
 from pikadb.log import log
+from pikadb.replication.master import MasterSide
+from pikadb.replication.replica import ReplicaSide, become_replica
 from pikadb.server.blocking import Blocking
 from pikadb.server.dispatch import Dispatcher
 from pikadb.server.multi import Watches
@@ -67,6 +69,13 @@ class Server:
         self.start_time = time.time()
         self.run_id = secrets.token_hex(20)
         self.replid = secrets.token_hex(20)
+        # Replication (pikadb.replication): the links to our replicas, and the link to our
+        # master while this server is a replica (REPLICAOF); replid2 / second_repl_offset
+        # as in Redis's PSYNC2 after a promotion.
+        self.repl_master = MasterSide(self)
+        self.replica_of: ReplicaSide | None = None
+        self.replid2 = "0" * 40
+        self.second_repl_offset = -1
         self.lastsave = int(time.time())
         self._stop_event = asyncio.Event()
         self.engine: Engine | None = None
@@ -172,6 +181,8 @@ class Server:
             self.pubsub.unsubscribe_everything(c)
         if c.watched_keys:
             self.watches.unwatch_all(c)
+        if c.repl_link is not None:
+            c.repl_link.close()
 
     def feed_monitors(self, c: Client, argv: list[bytes]) -> None:
         now = time.time()
@@ -207,6 +218,8 @@ class Server:
         c.on_change("binlog-segment-size", lambda v: self.engine.set_binlog_segment_size(int(v)))
         self._dbs = [self.engine.db(i) for i in range(c.get_int("databases"))]
         self.engine.schedule_flush = self._schedule_flush
+        for shard in self.engine.shards:
+            shard.on_durable = self.repl_master.notify
         self.engine.set_group_commit(c.get_bool("group-commit"))
         self._apply_access_tracking()
         for name in ("maxmemory-policy", "lfu-log-factor", "lfu-decay-time"):
@@ -238,6 +251,9 @@ class Server:
             self._servers.append(srv)
         log.notice(f"Ready to accept connections tcp on {' '.join(binds)}:{port}")
         self._cron_task = asyncio.create_task(self._cron())
+        master = self.config.get("replicaof").split()
+        if len(master) == 2:
+            become_replica(self, master[0], int(master[1]))
         await self._stop_event.wait()
         await self._shutdown()
         return self._exit_code
@@ -252,6 +268,9 @@ class Server:
             srv.close()
         if self._cron_task is not None:
             self._cron_task.cancel()
+        if self.replica_of is not None:
+            self.replica_of.stop()
+        self.repl_master.stop()
         for cl in list(self.clients.values()):
             if cl.transport is not None:
                 cl.transport.abort()
@@ -274,6 +293,9 @@ class Server:
                     self.engine.reclaim_cycle(period * 0.1)
                     if tick % self.hz == 0:
                         self._purge_binlogs()
+                        self.repl_master.cron()
+                        if self.replica_of is not None:
+                            self.replica_of.cron()
                 if tick % max(1, self.hz // 10) == 0:
                     self.stats.sample()
                 if self.idle_timeout and tick % self.hz == 0:
@@ -297,6 +319,7 @@ class Server:
             # Blocked and Pub/Sub clients are not idle (Redis: no timeout for BLPOP, Pub/Sub).
             if (
                 not cl.monitor
+                and cl.kind() not in ("master", "replica")  # replication links: repl-timeout
                 and cl.blocked is None
                 and not cl.subscribed
                 and now - cl.last_interaction > self.idle_timeout

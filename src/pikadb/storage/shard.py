@@ -162,6 +162,10 @@ def _no_group_listener(shard: Shard) -> None:
     pass
 
 
+def _no_durable_listener() -> None:
+    pass
+
+
 class _NoCommand:
     """What a shard opened without an engine reports as the command of its records."""
 
@@ -193,6 +197,8 @@ class Shard:
         # Group commit state (see the module docstring).
         self.group_commit = False
         self.on_group_start = _no_group_listener  # the engine schedules the flush
+        # Called after binlog records became durable (replication pushes them to replicas).
+        self.on_durable = _no_durable_listener
         self._group: WriteBatch | None = None
         self._overlay: dict[bytes, bytes | None] = {}
         self.group_failed = False  # a group write failed since the engine last looked
@@ -273,6 +279,7 @@ class Shard:
                 log.warning(f"shard {self.index}: cannot cut the binlog back: {e2}")
             raise StorageFullError(f"shard {self.index}: {e}") from e
         binlog.applied()
+        self.on_durable()
         self._durable_floor = self._version_floor
         if self._group_suspended:
             self._group_suspended = False

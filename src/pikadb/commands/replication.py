@@ -1,0 +1,227 @@
+"""REPLICAOF / SLAVEOF, ROLE, REPLCONF, PIKASYNC (pikadb's replica handshake), and the
+refusal of Redis's PSYNC / SYNC; INFO replication's lines (replication_info).
+
+The protocol itself is in pikadb.replication.master (streaming to replicas) and
+pikadb.replication.replica (the link to a master, role changes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from pikadb import errors
+from pikadb.commands.table import command
+from pikadb.errors import CommandError
+from pikadb.log import log
+from pikadb.protocol import OK, RawReply, Status
+from pikadb.replication.replica import become_master, become_replica
+
+NO_REPLY = RawReply(b"")
+_ALREADY = Status("OK Already connected to specified master")
+_NOT_PIKADB = "ERR pikadb masters replicate to pikadb replicas only (PIKASYNC)"
+
+
+def _replicaof(c, argv):
+    server = c.server
+    if c.repl_link is not None:
+        raise CommandError("ERR Command is not valid when client is a replica.")
+    if argv[1].lower() == b"no" and argv[2].lower() == b"one":
+        if server.replica_of is not None:
+            become_master(server)
+        return OK
+    try:
+        port = int(argv[2])
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise CommandError("ERR Invalid master port")
+    host = argv[1].decode("utf-8", "replace")
+    side = server.replica_of
+    if side is not None and side.host.lower() == host.lower() and side.port == port:
+        return _ALREADY
+    become_replica(server, host, port)
+    return OK
+
+
+@command("replicaof", arity=3, flags="admin noscript stale no_async_loading", group="server")
+def replicaof(c, argv):
+    """REPLICAOF host port | NO ONE"""
+    return _replicaof(c, argv)
+
+
+@command("slaveof", arity=3, flags="admin noscript stale no_async_loading", group="server")
+def slaveof(c, argv):
+    """SLAVEOF host port | NO ONE"""
+    return _replicaof(c, argv)
+
+
+@command("role", arity=1, flags="noscript loading stale fast", group="server")
+def role(c, argv):
+    """ROLE"""
+    server = c.server
+    side = server.replica_of
+    if side is None:
+        return [
+            b"master",
+            server.engine.repl_offset,
+            [
+                [link.ip.encode(), str(link.port).encode(), str(link.offset).encode()]
+                for link in server.repl_master.links
+            ],
+        ]
+    return [
+        b"slave",
+        side.host.encode(),
+        side.port,
+        side.state.encode(),
+        side.offset if side.link_up else -1,
+    ]
+
+
+@command("replconf", arity=-1, flags="admin noscript loading stale allow_busy", group="server")
+def replconf(c, argv):
+    """REPLCONF <option> <value> [<option> <value> ...]"""
+    if len(argv) % 2 == 0:
+        raise CommandError(errors.SYNTAX)
+    i = 1
+    while i < len(argv):
+        opt, val = argv[i].lower(), argv[i + 1]
+        if opt == b"listening-port":
+            try:
+                c.repl_listening_port = int(val)
+            except ValueError:
+                raise CommandError(errors.NOT_INTEGER) from None
+        elif opt == b"ip-address":
+            c.repl_announce_ip = val.decode("utf-8", "replace")
+        elif opt == b"capa":
+            pass
+        elif opt == b"ack":
+            # REPLCONF ACK <shard> <id> [<offset>]: never answered (as Redis's ACK).
+            link = c.repl_link
+            if link is not None and len(argv) >= 4:
+                try:
+                    offset = int(argv[4]) if len(argv) >= 5 else None
+                    link.ack(int(argv[2]), int(argv[3]), offset)
+                except ValueError:
+                    pass
+            return NO_REPLY
+        elif opt == b"getack":
+            return NO_REPLY
+        else:
+            raise CommandError(
+                f"ERR Unrecognized REPLCONF option: {argv[i].decode('utf-8', 'replace')}"
+            )
+        i += 2
+    return OK
+
+
+@command("pikasync", arity=-5, flags="admin noscript no_multi", group="server")
+def pikasync(c, argv):
+    """PIKASYNC <replid|?> <term> <nshards> <last applied id of shard 0> ..."""
+    server = c.server
+    engine = server.engine
+    if c.repl_link is not None:
+        raise CommandError("ERR this connection is already a replica link")
+    try:
+        term = int(argv[2])
+        nshards = int(argv[3])
+        ids = [int(a) for a in argv[4:]]
+    except ValueError:
+        raise CommandError("ERR PIKASYNC: term, shard count and ids must be integers") from None
+    if nshards != len(ids):
+        raise CommandError(errors.SYNTAX)
+    peer = f"{c.peer.rsplit(':', 1)[0]}:{c.repl_listening_port}"
+    if nshards != engine.nshards:
+        reason = f"the replica has {nshards} shard(s), this master {engine.nshards}"
+    elif term > max(s.binlog.term for s in engine.shards):
+        reason = f"the replica's term {term} is newer than this master's (diverged history)"
+    else:
+        link = server.repl_master.attach(c, ids)
+        if not isinstance(link, str):
+            log.notice(
+                f"Replica {peer} asks for synchronization: incremental sync accepted, "
+                f"sending the records after ids {ids}"
+            )
+            # After this reply (a reply held for this turn's group commit goes out first).
+            asyncio.get_running_loop().call_soon(link.push)
+            return Status(f"CONTINUE {server.replid}")
+        reason = link
+    log.warning(f"Replica {peer} asks for synchronization: full sync needed: {reason}")
+    raise CommandError(f"FULLSYNC needed: {reason}")
+
+
+@command("psync", arity=-3, flags="admin noscript no_async_loading no_multi", group="server")
+def psync(c, argv):
+    """PSYNC replicationid offset"""
+    raise CommandError(_NOT_PIKADB)
+
+
+@command("sync", arity=1, flags="admin noscript no_async_loading no_multi", group="server")
+def sync(c, argv):
+    """SYNC"""
+    raise CommandError(_NOT_PIKADB)
+
+
+# ---- INFO replication ----
+
+
+def _backlog_lines(server) -> list[str]:
+    """The binlog plays Redis's backlog: what it holds, as stream offsets."""
+    engine = server.engine
+    first = sum(s.binlog.segments[0].first_offset for s in engine.shards if s.binlog.segments)
+    held = sum(s.binlog.total_bytes for s in engine.shards)
+    return [
+        "repl_backlog_active:1",
+        f"repl_backlog_size:{held}",
+        f"repl_backlog_first_byte_offset:{first + 1}",
+        f"repl_backlog_histlen:{engine.repl_offset - first}",
+    ]
+
+
+def replication_info(server) -> list[str]:
+    """INFO replication, field for field as Redis 7.0 writes it."""
+    engine = server.engine
+    side = server.replica_of
+    lines: list[str] = []
+    if side is None:
+        lines.append("role:master")
+    else:
+        now = time.monotonic()
+        cfg = server.config
+        lines += [
+            "role:slave",
+            f"master_host:{side.host}",
+            f"master_port:{side.port}",
+            f"master_link_status:{'up' if side.link_up else 'down'}",
+            f"master_last_io_seconds_ago:{int(now - side.last_io) if side.link_up else -1}",
+            "master_sync_in_progress:0",
+            f"slave_read_repl_offset:{side.offset}",
+            f"slave_repl_offset:{side.offset}",
+        ]
+        if not side.link_up:
+            down = int(now - side.down_since) if side.ever_up else -1
+            lines.append(f"master_link_down_since_seconds:{down}")
+        lines += [
+            f"slave_priority:{cfg.get('replica-priority')}",
+            f"slave_read_only:{1 if cfg.get_bool('replica-read-only') else 0}",
+            f"replica_announced:{1 if cfg.get_bool('replica-announced') else 0}",
+        ]
+    links = server.repl_master.links
+    lines.append(f"connected_slaves:{len(links)}")
+    mono = time.monotonic()
+    lines += [
+        f"slave{i}:ip={link.ip},port={link.port},state=online,offset={link.offset},"
+        f"lag={int(mono - link.last_ack)}"
+        for i, link in enumerate(links)
+    ]
+    replid = side.master_replid if side is not None and side.master_replid else server.replid
+    lines += [
+        "master_failover_state:no-failover",
+        f"master_replid:{replid}",
+        f"master_replid2:{server.replid2}",
+        f"master_repl_offset:{engine.repl_offset}",
+        f"second_repl_offset:{server.second_repl_offset}",
+        *_backlog_lines(server),
+    ]
+    return lines

@@ -1,0 +1,372 @@
+"""The replica side of replication, and the role changes (REPLICAOF host port / NO ONE).
+
+ReplicaSide keeps one link to the master alive: connect, handshake (AUTH, REPLCONF
+listening-port / ip-address / capa, then PIKASYNC with the last applied id of every
+shard), apply the streamed records (Shard.apply_record: the record's ops and the applied
+position in one RocksDB batch, the same bytes into the local binlog), acknowledge them
+(REPLCONF ACK <shard> <id> <offset> after each read and every second), and reconnect with
+backoff (0.1 s doubling to 2 s) after any drop. The applied ids live in RocksDB with the
+data, so a restarted replica resumes where it stopped without copying anything.
+
+The link is a Client (server/client.py) so CLIENT LIST shows it (flags=M) and CLIENT KILL
+TYPE master closes it (the side then reconnects), as in Redis.
+
+While the server is a replica the engine never expires keys on its own (no active expiry,
+no deletion on read): the master's deletions arrive as records; reads still hide expired
+keys. REPLICAOF NO ONE promotes: a new term for every shard binlog (history kept, so other
+replicas of the old master continue incrementally here), a new replication id with the old
+one as master_replid2, expiry back on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from typing import TYPE_CHECKING
+
+from pikadb import errors
+from pikadb.binlog_codec import BinlogError, decode_record
+from pikadb.errors import CommandError, StorageFullError
+from pikadb.log import log
+from pikadb.protocol import encode_command
+from pikadb.server.client import Client
+
+if TYPE_CHECKING:
+    from pikadb.commands.table import Command
+    from pikadb.server.server import Server
+
+BACKOFF_MIN = 0.1
+BACKOFF_MAX = 2.0
+CONNECT_TIMEOUT = 5.0
+MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+_MAX_LINE = 64 << 10
+
+
+class ReplicaSide:
+    """This server replicates host:port."""
+
+    def __init__(self, server: Server, host: str, port: int) -> None:
+        self.server = server
+        self.host = host
+        self.port = port
+        self.state = "connect"  # ROLE: connect | connecting | sync | connected
+        self.link: MasterLink | None = None
+        self.link_up = False
+        self.down_since = time.monotonic()
+        self.ever_up = False
+        self.last_io = 0.0
+        self.master_replid = ""
+        self.full_sync_reason = ""  # why the master refused incremental sync, last time
+        self.incremental_syncs = 0
+        self._task: asyncio.Task | None = None
+        self._stopped = False
+
+    # ---- lifecycle ----
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        if self.link is not None and self.link.transport is not None:
+            self.link.transport.abort()
+        self.link = None
+        self.link_up = False
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        delay = BACKOFF_MIN
+        while not self._stopped:
+            self.state = "connecting"
+            log.notice(f"Connecting to MASTER {self.host}:{self.port}")
+            try:
+                _t, link = await asyncio.wait_for(
+                    loop.create_connection(lambda: MasterLink(self), self.host, self.port),
+                    CONNECT_TIMEOUT,
+                )
+            except (TimeoutError, OSError) as e:
+                log.warning(f"Error condition on socket for SYNC: {e or type(e).__name__}")
+            else:
+                self.link = link
+                await link.done
+                self.link = None
+                if link.was_up:
+                    delay = BACKOFF_MIN
+            self._set_down()
+            self.state = "connect"
+            if self._stopped:
+                return
+            await asyncio.sleep(delay)
+            delay = min(BACKOFF_MAX, delay * 2)
+
+    # ---- link state ----
+
+    def set_up(self, replid: str) -> None:
+        self.master_replid = replid
+        self.link_up = True
+        self.ever_up = True
+        self.full_sync_reason = ""
+        self.incremental_syncs += 1
+        self.state = "connected"
+        self.last_io = time.monotonic()
+
+    def _set_down(self) -> None:
+        if self.link_up:
+            self.link_up = False
+            self.down_since = time.monotonic()
+
+    def cron(self) -> None:
+        """Once a second: acknowledge, and time the link out after repl-timeout of silence."""
+        link = self.link
+        if link is None or not link.streaming:
+            return
+        if time.monotonic() - self.last_io > self.server.config.get_int("repl-timeout"):
+            log.warning("MASTER timeout: no data nor PING received...")
+            link.close_now()
+            return
+        link.send_acks(all_shards=True)
+
+    # ---- what the dispatcher asks (server.replica_of is this object on a replica) ----
+
+    def refuse(self, c: Client, cmd: Command) -> CommandError | None:
+        cfg = self.server.config
+        if cmd.is_write and not isinstance(c, MasterLink) and cfg.get_bool("replica-read-only"):
+            return CommandError(errors.READONLY)
+        if (
+            not self.link_up
+            and "stale" not in cmd.flags
+            and not cfg.get_bool("replica-serve-stale-data")
+        ):
+            return CommandError(MASTERDOWN)
+        return None
+
+    # ---- figures ----
+
+    @property
+    def offset(self) -> int:
+        return self.server.engine.repl_offset
+
+
+class MasterLink(Client):
+    """The connection to the master: handshake replies first (one line each), then the
+    record stream (RESP arrays parsed by the request parser)."""
+
+    def __init__(self, side: ReplicaSide) -> None:
+        super().__init__(side.server)
+        self.side = side
+        self.authenticated = True
+        self.done: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.was_up = False
+        self.streaming = False
+        self._replies: list[str] = []  # what each handshake reply is for, in order
+        self._line = b""
+        self._dirty: set[int] = set()
+
+    # ---- asyncio.Protocol ----
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        if self.closed:
+            return
+        side = self.side
+        side.state = "sync"
+        side.last_io = time.monotonic()
+        cfg = self.server.config
+        cmds: list[list[bytes | str | int]] = []
+        user, password = cfg.get("masteruser"), cfg.get("masterauth")
+        if password:
+            cmds.append(["AUTH", user, password] if user else ["AUTH", password])
+            self._replies.append("AUTH")
+        port = cfg.get_int("replica-announce-port") or cfg.get_int("port")
+        cmds.append(["REPLCONF", "listening-port", port])
+        self._replies.append("REPLCONF listening-port")
+        ip = cfg.get("replica-announce-ip")
+        if ip:
+            cmds.append(["REPLCONF", "ip-address", ip])
+            self._replies.append("REPLCONF ip-address")
+        cmds.append(["REPLCONF", "capa", "pikadb"])
+        self._replies.append("REPLCONF capa")
+        engine = self.server.engine
+        term = max(s.binlog.term for s in engine.shards)
+        ids = [s.binlog.durable_id for s in engine.shards]
+        cmds.append(["PIKASYNC", side.master_replid or "?", term, engine.nshards, *ids])
+        self._replies.append("PIKASYNC")
+        log.notice(
+            f"MASTER <-> REPLICA sync started: asking {side.host}:{side.port} for the records "
+            f"after ids {ids} (term {term})"
+        )
+        self.send(b"".join(encode_command(cmd) for cmd in cmds))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.streaming:
+            log.warning(f"Connection with master lost ({exc or 'closed'}).")
+        self.streaming = False
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        if self.closed or not data:
+            return
+        self.server.stats.total_net_input_bytes += len(data)
+        self.last_interaction = self.side.last_io = time.monotonic()
+        if not self.streaming:
+            data = self._handshake(data)
+            if not self.streaming or not data:
+                return
+        self.parser.feed(data)
+        try:
+            self._apply_frames()
+        finally:
+            self.send_acks()
+
+    # ---- handshake ----
+
+    def _handshake(self, data: bytes) -> bytes:
+        """Consume handshake reply lines; -> the bytes after the last one."""
+        buf = self._line + data
+        while self._replies:
+            end = buf.find(b"\r\n")
+            if end < 0:
+                if len(buf) > _MAX_LINE:
+                    self._fail("handshake reply line too long")
+                self._line = buf
+                return b""
+            line, buf = buf[:end].decode("utf-8", "replace"), buf[end + 2 :]
+            what = self._replies.pop(0)
+            if what == "PIKASYNC":
+                return self._sync_reply(line, buf)
+            if line.startswith("-"):
+                self._fail(f"{what} failed: {line[1:]}")
+                return b""
+        return b""
+
+    def _sync_reply(self, line: str, rest: bytes) -> bytes:
+        side = self.side
+        if line.startswith("+CONTINUE"):
+            parts = line.split()
+            side.set_up(parts[1] if len(parts) > 1 else "")
+            self.was_up = self.streaming = True
+            log.notice(
+                f"MASTER <-> REPLICA sync: incremental sync from {side.host}:{side.port} "
+                f"accepted (replid {side.master_replid}): no full sync needed"
+            )
+            self._dirty.update(range(self.server.engine.nshards))
+            return rest
+        if line.startswith("-FULLSYNC"):
+            side.full_sync_reason = line[1:]
+            log.warning(
+                f"MASTER <-> REPLICA sync: the master requires a full sync ({line[1:]}); "
+                "full sync is not implemented yet: the link stays down and the replica retries"
+            )
+        else:
+            log.warning(f"MASTER <-> REPLICA sync: PIKASYNC refused by the master: {line}")
+        self.close_now()
+        return b""
+
+    def _fail(self, why: str) -> None:
+        log.warning(f"MASTER <-> REPLICA sync: {why}")
+        self.close_now()
+
+    # ---- the stream ----
+
+    def _apply_frames(self) -> None:
+        shards = self.server.engine.shards
+        parser = self.parser
+        while not self.closed:
+            argv = parser.gets()
+            if argv is None:
+                return
+            if argv[0] != b"rec" or len(argv) != 3:
+                continue  # PING (keeps last_io fresh) or something newer: nothing to do
+            index = int(argv[1])
+            raw = argv[2]
+            try:
+                rec, _end = decode_record(raw, 0)
+                shards[index].apply_record(rec, raw)
+            except BinlogError as e:
+                # A gap or an offset mismatch: this replica's history is not the master's.
+                self.side.full_sync_reason = f"history diverged: {e}"
+                self._fail(f"cannot apply a record of shard {index}: {e} (full sync needed)")
+                return
+            except StorageFullError as e:
+                self._fail(f"cannot apply a record of shard {index}: {e}")
+                return
+            self._dirty.add(index)
+
+    def send_acks(self, all_shards: bool = False) -> None:
+        if not self.streaming or self.transport is None:
+            return
+        shards = self.server.engine.shards
+        which = range(len(shards)) if all_shards else sorted(self._dirty)
+        self._dirty.clear()
+        out = []
+        for i in which:
+            b = shards[i].binlog
+            out.append(encode_command(["REPLCONF", "ACK", i, b.durable_id, b.durable_offset]))
+        if out:
+            self.send(b"".join(out))
+
+    def close_now(self) -> None:
+        self.streaming = False
+        if self.transport is not None:
+            self.transport.abort()
+
+    # ---- introspection ----
+
+    def kind(self) -> str:
+        return "master"
+
+    def flags(self) -> str:
+        return "M"
+
+
+# ---- role changes ----
+
+
+def become_replica(server: Server, host: str, port: int) -> bool:
+    """REPLICAOF host port. -> False when already replicating exactly that master."""
+    side = server.replica_of
+    if side is not None and side.host == host and side.port == port:
+        return False
+    if side is not None:
+        side.stop()
+    else:
+        log.notice("Before turning into a replica, using my own master parameters...")
+    engine = server.engine
+    engine.lazy_expire_on_read = False
+    engine.active_expire_enabled = False
+    server.config.values["replicaof"] = f"{host} {port}"
+    side = server.replica_of = ReplicaSide(server, host, port)
+    log.notice(f"REPLICAOF {host}:{port} enabled")
+    side.start()
+    return True
+
+
+def become_master(server: Server) -> None:
+    """REPLICAOF NO ONE: promotion (nothing to do on a master)."""
+    side = server.replica_of
+    if side is None:
+        return
+    side.stop()
+    server.replica_of = None
+    server.config.values["replicaof"] = ""
+    engine = server.engine
+    # Records written from now on carry a new term: this history branches off here.
+    term = max(s.binlog.term for s in engine.shards) + 1
+    for s in engine.shards:
+        s.binlog.set_term(term)
+    server.replid2 = side.master_replid or server.replid
+    server.replid = secrets.token_hex(20)
+    server.second_repl_offset = engine.repl_offset + 1
+    engine.lazy_expire_on_read = True
+    engine.active_expire_enabled = True
+    log.notice(
+        f"MASTER MODE enabled (user request): term {term}, new replication id "
+        f"{server.replid}, previous id {server.replid2} valid up to offset "
+        f"{server.second_repl_offset - 1}"
+    )
