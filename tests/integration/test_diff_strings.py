@@ -628,7 +628,9 @@ def test_setrange(diff):
             ["SET", "t", "v", "EX", "100"],
             ["SETRANGE", "t", "0", "w"],
             (["TTL", "t"], ttl_close),
-        ]
+        ],
+        # A 512 MB value passes through RocksDB and the binlog: seconds on a slow disk.
+        timeout=60,
     )
 
 

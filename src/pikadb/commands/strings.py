@@ -295,12 +295,12 @@ def setrange(c, argv):
         if not piece:
             return None  # nothing to write: reply the current length
         _check_length(c, offset + len(piece))
-        buf = bytearray(old or b"")
-        end = offset + len(piece)
-        if len(buf) < end:
-            buf.extend(bytes(end - len(buf)))
-        buf[offset:end] = piece
-        return bytes(buf)
+        old = old or b""
+        # One copy into the result: values may be hundreds of MB.
+        if offset >= len(old):
+            return b"".join((old, bytes(offset - len(old)), piece))
+        view = memoryview(old)
+        return b"".join((view[:offset], piece, view[offset + len(piece) :]))
 
     value = c.db.update_string(argv[1], time_ns() // 1_000_000, patch, ENC_RAW, ENC_RAW)
     return 0 if value is None else len(value)
