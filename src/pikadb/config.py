@@ -56,6 +56,14 @@ PIKADB_PARAMS: tuple[tuple[str, str, str, bool, dict], ...] = (
     ("binlog-segment-size", "memory", "67108864", True, {}),
     ("binlog-keep-segments", "int", "10", True, {"min": 1, "max": 1000000}),
     ("binlog-max-size", "memory", "1073741824", True, {}),
+    # Full sync (replication.fullsync): the master sends checkpoint files at most this fast.
+    ("full-sync-max-bytes-per-sec", "memory", "209715200", True, {}),
+    # Sync mode (replication.syncmode): a write's reply waits for min-replicas-to-ack
+    # replicas; after replication-timeout-ms it fails or the master degrades to async.
+    ("replication-mode", "enum", "async", True, {"choices": ("async", "sync")}),
+    ("min-replicas-to-ack", "int", "1", True, {"min": 0, "max": 2147483647}),
+    ("replication-timeout-ms", "int", "10000", True, {"min": 1, "max": 2147483647}),
+    ("sync-timeout-action", "enum", "fail", True, {"choices": ("fail", "degrade")}),
 )
 
 # pikadb's defaults where they differ from Redis's.
@@ -102,6 +110,13 @@ ACTIVE = frozenset(
         "binlog-segment-size",
         "binlog-keep-segments",
         "binlog-max-size",
+        "full-sync-max-bytes-per-sec",
+        "min-replicas-to-write",
+        "min-replicas-max-lag",
+        "replication-mode",
+        "min-replicas-to-ack",
+        "replication-timeout-ms",
+        "sync-timeout-action",
     }
 )
 

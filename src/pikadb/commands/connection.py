@@ -7,11 +7,12 @@ import re
 from time import time_ns
 
 from pikadb import errors
-from pikadb.commands.args import int32_arg
+from pikadb.commands.args import int32_arg, int_arg
 from pikadb.commands.table import COMMANDS, command, container
 from pikadb.commands.transactions import discard
 from pikadb.errors import CommandError
 from pikadb.protocol import OK, PONG, Status, Verbatim
+from pikadb.replication.syncmode import PAUSE_ALL, PAUSE_WRITE
 
 _NAME_OK = re.compile(rb"^[!-~]*$")  # Redis: printable, no spaces (chars '!'..'~')
 
@@ -320,6 +321,39 @@ def _kill(c, target) -> None:
         c.close_after_reply = True  # the reply still reaches the caller, then it closes
     else:
         target.close()
+
+
+_PAUSE_MODES = {b"write": PAUSE_WRITE, b"all": PAUSE_ALL}
+
+
+def timeout_ms_arg(raw: bytes) -> int:
+    """getTimeoutFromObjectOrReply in milliseconds: a 64-bit integer, not negative."""
+    ms = int_arg(raw, "ERR timeout is not an integer or out of range")
+    if ms < 0:
+        raise CommandError(errors.TIMEOUT_NEGATIVE)
+    return ms
+
+
+@command("client|pause", arity=-3, flags="admin noscript loading stale", group="connection")
+def client_pause(c, argv):
+    """CLIENT PAUSE timeout [WRITE|ALL]"""
+    if len(argv) > 4:
+        raise errors.subcommand_syntax(argv[1], "client")
+    kind = PAUSE_ALL
+    if len(argv) == 4:  # Redis reads the mode before the timeout
+        kind = _PAUSE_MODES.get(argv[3].lower(), 0)
+        if not kind:
+            raise CommandError("ERR CLIENT PAUSE mode must be WRITE or ALL")
+    ms = timeout_ms_arg(argv[2])
+    c.server.syncmode.pause(ms, kind)
+    return OK
+
+
+@command("client|unpause", arity=2, flags="admin noscript loading stale", group="connection")
+def client_unpause(c, argv):
+    """CLIENT UNPAUSE"""
+    c.server.syncmode.unpause()
+    return OK
 
 
 @command("client|help", arity=2, flags="loading stale", group="connection")

@@ -11,10 +11,12 @@ import asyncio
 import time
 
 from pikadb import errors
+from pikadb.commands.args import int_arg
 from pikadb.commands.table import command
 from pikadb.errors import CommandError
 from pikadb.log import log
 from pikadb.protocol import OK, RawReply, Status
+from pikadb.replication.fullsync import start_full_sync
 from pikadb.replication.replica import become_master, become_replica
 
 NO_REPLY = RawReply(b"")
@@ -116,9 +118,23 @@ def replconf(c, argv):
     return OK
 
 
+def _diverged(engine, positions: list[tuple[int, int, int]]) -> str:
+    """Why the replica's history is not this master's ('' when every shard's last record
+    is here with the same term and end offset)."""
+    for shard, (id_, term, offset) in zip(engine.shards, positions, strict=True):
+        b = shard.binlog
+        if b.first_id - 1 <= id_ <= b.durable_id and not b.matches(id_, term, offset):
+            return (
+                f"history diverged: shard {shard.index} record {id_} (term {term}, "
+                f"ending at offset {offset}) is not this master's"
+            )
+    return ""
+
+
 @command("pikasync", arity=-5, flags="admin noscript no_multi", group="server")
 def pikasync(c, argv):
-    """PIKASYNC <replid|?> <term> <nshards> <last applied id of shard 0> ..."""
+    """PIKASYNC <replid|?> <term> <nshards> <id> <term> <offset> (per shard: the last
+    applied record, its term and end offset) ..."""
     server = c.server
     engine = server.engine
     if c.repl_link is not None:
@@ -126,17 +142,25 @@ def pikasync(c, argv):
     try:
         term = int(argv[2])
         nshards = int(argv[3])
-        ids = [int(a) for a in argv[4:]]
+        nums = [int(a) for a in argv[4:]]
     except ValueError:
         raise CommandError("ERR PIKASYNC: term, shard count and ids must be integers") from None
-    if nshards != len(ids):
+    if 3 * nshards != len(nums):
         raise CommandError(errors.SYNTAX)
+    positions = [(nums[i], nums[i + 1], nums[i + 2]) for i in range(0, len(nums), 3)]
+    ids = [p[0] for p in positions]
     peer = f"{c.peer.rsplit(':', 1)[0]}:{c.repl_listening_port}"
+    reason = ""
     if nshards != engine.nshards:
+        # A checkpoint cannot help: keys are spread over the shards by count.
         reason = f"the replica has {nshards} shard(s), this master {engine.nshards}"
-    elif term > max(s.binlog.term for s in engine.shards):
+        log.warning(f"Replica {peer} asks for synchronization: full sync needed: {reason}")
+        raise CommandError(f"FULLSYNC needed: {reason}")
+    if term > max(s.binlog.term for s in engine.shards):
         reason = f"the replica's term {term} is newer than this master's (diverged history)"
     else:
+        reason = _diverged(engine, positions)
+    if not reason:
         link = server.repl_master.attach(c, ids)
         if not isinstance(link, str):
             log.notice(
@@ -148,7 +172,13 @@ def pikasync(c, argv):
             return Status(f"CONTINUE {server.replid}")
         reason = link
     log.warning(f"Replica {peer} asks for synchronization: full sync needed: {reason}")
-    raise CommandError(f"FULLSYNC needed: {reason}")
+    try:
+        master_term = start_full_sync(server, c, peer)
+    except Exception as e:  # rocksdict raises plain Exception for checkpoint errors
+        log.warning(f"Full sync to replica {peer}: cannot take the checkpoints: {e}")
+        raise CommandError(f"FULLSYNC needed: {reason} (checkpoint failed: {e})") from None
+    log.notice(f"Starting full sync (checkpoint transfer) to replica {peer}")
+    return Status(f"FULLRESYNC {server.replid} {master_term}")
 
 
 @command("psync", arity=-3, flags="admin noscript no_async_loading no_multi", group="server")
@@ -195,10 +225,20 @@ def replication_info(server) -> list[str]:
             f"master_port:{side.port}",
             f"master_link_status:{'up' if side.link_up else 'down'}",
             f"master_last_io_seconds_ago:{int(now - side.last_io) if side.link_up else -1}",
-            "master_sync_in_progress:0",
+            f"master_sync_in_progress:{0 if side.fullsync is None else 1}",
             f"slave_read_repl_offset:{side.offset}",
             f"slave_repl_offset:{side.offset}",
         ]
+        fs = side.fullsync
+        if fs is not None:  # a full sync transfers the checkpoint (Redis: the RDB)
+            perc = 100.0 * fs.read / fs.total if fs.total else 0.0
+            lines += [
+                f"master_sync_total_bytes:{fs.total}",
+                f"master_sync_read_bytes:{fs.read}",
+                f"master_sync_left_bytes:{fs.left}",
+                f"master_sync_perc:{perc:.2f}",
+                f"master_sync_last_io_seconds_ago:{int(now - fs.last_io)}",
+            ]
         if not side.link_up:
             down = int(now - side.down_since) if side.ever_up else -1
             lines.append(f"master_link_down_since_seconds:{down}")
@@ -223,5 +263,22 @@ def replication_info(server) -> list[str]:
         f"master_repl_offset:{engine.repl_offset}",
         f"second_repl_offset:{server.second_repl_offset}",
         *_backlog_lines(server),
+        *server.syncmode.info_lines(),
     ]
     return lines
+
+
+# ---- WAIT (replication/syncmode.py) ----
+
+
+@command("wait", arity=3, flags="noscript", group="connection")
+def wait(c, argv):
+    """WAIT numreplicas timeout"""
+    from pikadb.commands.connection import timeout_ms_arg
+    from pikadb.replication.syncmode import WAIT_ON_REPLICA
+
+    if c.server.replica_of is not None:
+        raise CommandError(WAIT_ON_REPLICA)
+    numreplicas = int_arg(argv[1])
+    timeout = timeout_ms_arg(argv[2])
+    return c.server.syncmode.wait(c, numreplicas, timeout)

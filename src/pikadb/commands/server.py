@@ -14,6 +14,7 @@ from pikadb.commands.table import COMMANDS, FLAG_ORDER, Command, command, contai
 from pikadb.config import ConfigSetError
 from pikadb.errors import CommandError
 from pikadb.protocol import OK, RawReply, Status, Verbatim
+from pikadb.storage.digest import dataset_digest, hex_digest, value_digest
 
 NO_REPLY = RawReply(b"")
 
@@ -113,9 +114,15 @@ def _debug_allowed(c) -> None:
 
 @command("debug", arity=-2, flags="admin noscript loading stale", group="server")
 def debug(c, argv):
-    """DEBUG SLEEP seconds | DEBUG SET-ACTIVE-EXPIRE 0|1 | DEBUG HELP"""
+    """DEBUG SLEEP seconds | SET-ACTIVE-EXPIRE 0|1 | DIGEST | DIGEST-VALUE key [key ...] | HELP"""
     _debug_allowed(c)
     sub = argv[1].lower()
+    if sub == b"digest" and len(argv) == 2:
+        now = time.time_ns() // 1_000_000
+        return Status(hex_digest(dataset_digest(c.server.engine, now)))
+    if sub == b"digest-value":
+        now = time.time_ns() // 1_000_000
+        return [Status(hex_digest(value_digest(c.db, key, now))) for key in argv[2:]]
     if sub == b"sleep" and len(argv) == 3:
         try:
             secs = float(argv[2])
@@ -130,6 +137,10 @@ def debug(c, argv):
     if sub == b"help" and len(argv) == 2:
         return [
             Status("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"),
+            Status("DIGEST"),
+            Status("    Output a hex signature representing the current DB content."),
+            Status("DIGEST-VALUE <key> [<key> ...]"),
+            Status("    Output a hex signature of the values of all the specified keys."),
             Status("SLEEP <seconds>"),
             Status("    Stop the server for <seconds>. Decimals allowed."),
             Status("SET-ACTIVE-EXPIRE <0|1>"),
@@ -506,7 +517,7 @@ def _section_clients(c) -> list[str]:
         f"maxclients:{s.maxclients}",
         "client_recent_max_input_buffer:0",
         "client_recent_max_output_buffer:0",
-        f"blocked_clients:{len(s.blocking.clients)}",
+        f"blocked_clients:{len(s.blocking.clients) + len(s.syncmode.postponed)}",
         "tracking_clients:0",
         f"clients_in_timeout_table:{s.blocking.timeouts}",
     ]

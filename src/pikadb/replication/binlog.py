@@ -118,6 +118,10 @@ class ShardBinlog:
         self.segment_size = segment_size
         self.sync = sync
         os.makedirs(path, exist_ok=True)
+        # Term of the last durable record (divergence check): the tail scan finds it; a
+        # binlog holding no record keeps it in the manifest (a full sync sets it).
+        self.last_term = 0
+        self._pending_term: int | None = None
         self.term = self._read_manifest()
         self.segments: list[Segment] = []
         # Durable: appended and applied. Assigned: handed to staged records (>= durable).
@@ -137,7 +141,9 @@ class ShardBinlog:
         mpath = os.path.join(self.path, MANIFEST)
         try:
             with open(mpath) as f:
-                return int(json.load(f)["term"])
+                info = json.load(f)
+            self.last_term = int(info.get("last_term", 0))
+            return int(info["term"])
         except FileNotFoundError:
             self._write_manifest(1)
             return 1
@@ -148,7 +154,7 @@ class ShardBinlog:
         mpath = os.path.join(self.path, MANIFEST)
         tmp = mpath + ".tmp"
         with open(tmp, "w") as f:
-            json.dump({"term": term}, f)
+            json.dump({"term": term, "last_term": self.last_term}, f)
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
@@ -178,6 +184,7 @@ class ShardBinlog:
         if not self.segments:
             self.last_id = self.offset = 0
         else:
+            self.last_term = self.segments[-1].term  # unless the tail holds a record
             self._scan_tail(self.segments[-1])
         self.durable_id, self.durable_offset = self.last_id, self.offset
         if self.segments:
@@ -202,6 +209,7 @@ class ShardBinlog:
                 next_id += 1
                 offset += rec.size
                 pos = end
+                self.last_term = rec.term
         if pos < seg.size:
             log.warning(
                 f"binlog {self.name}: truncating {seg.path} from {seg.size} to {pos} bytes "
@@ -234,6 +242,7 @@ class ShardBinlog:
         data = encode_record(
             self.term, time.time_ns() // 1_000_000, self.last_id + 1, self.offset, db, argv, ops
         )
+        self._pending_term = self.term
         self._staged.append(data)
         self.last_id += 1
         self.offset += len(data)
@@ -245,6 +254,7 @@ class ShardBinlog:
                 f"binlog {self.name}: record id {record.id} offset {record.offset} does not "
                 f"follow id {self.last_id} offset {self.offset}"
             )
+        self._pending_term = record.term
         self._staged.append(raw)
         self.last_id += 1
         self.offset += len(raw)
@@ -277,15 +287,20 @@ class ShardBinlog:
     def applied(self) -> None:
         """The appended records are in RocksDB too."""
         self.durable_id, self.durable_offset = self.last_id, self.offset
+        if self._pending_term is not None:
+            self.last_term = self._pending_term
+            self._pending_term = None
 
     def rollback(self, before: int) -> None:
         """RocksDB refused the write of the records appended last: cut them off again."""
         self._staged = []
+        self._pending_term = None
         self._cut(self.segments[-1], before)
         self.last_id, self.offset = self.durable_id, self.durable_offset
 
     def discard_staged(self) -> None:
         self._staged = []
+        self._pending_term = None
         self.last_id, self.offset = self.durable_id, self.durable_offset
 
     def state(self) -> bytes:
@@ -334,6 +349,30 @@ class ShardBinlog:
         )
         self.segments.append(seg)
         return seg
+
+    def set_last_term(self, last_term: int) -> None:
+        """A full sync continued this (empty) binlog after a record of term last_term."""
+        self.last_term = last_term
+        self._write_manifest(self.term)
+
+    def matches(self, id_: int, term: int, offset: int) -> bool:
+        """Whether this binlog's record id_ has term `term` and ends at `offset`: a
+        replica at that position shares this history (divergence check of a sync)."""
+        if id_ == 0:
+            return offset == 0
+        if id_ == self.durable_id:
+            return term == self.last_term and offset == self.durable_offset
+        if not self.first_id <= id_ < self.durable_id:
+            return False
+        reader = BinlogReader(self, id_ - 1)
+        try:
+            recs = reader.read(1)
+        finally:
+            reader.close()
+        if not recs or recs[0][0].id != id_:
+            return False
+        rec = recs[0][0]
+        return rec.term == term and rec.offset + rec.size == offset
 
     def set_term(self, term: int) -> None:
         """A promotion: records written from now on carry term (persisted first)."""

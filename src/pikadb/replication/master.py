@@ -69,6 +69,7 @@ class ReplicaLink:
         if offset is not None:
             self.acked_offsets[shard] = offset
         self.master.server.engine.shards[shard].binlog.pin(self, id_)
+        self.master.server.syncmode.on_ack()  # WAIT and sync-mode replies waiting on acks
 
     def push(self) -> None:
         """Send durable records until the transport buffer is above the high water mark."""

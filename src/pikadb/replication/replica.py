@@ -30,6 +30,7 @@ from pikadb.binlog_codec import BinlogError, decode_record
 from pikadb.errors import CommandError, StorageFullError
 from pikadb.log import log
 from pikadb.protocol import encode_command
+from pikadb.replication.fullsync import FullSyncError, FullSyncReceiver
 from pikadb.server.client import Client
 
 if TYPE_CHECKING:
@@ -58,6 +59,8 @@ class ReplicaSide:
         self.last_io = 0.0
         self.master_replid = ""
         self.full_sync_reason = ""  # why the master refused incremental sync, last time
+        self.fullsync: FullSyncReceiver | None = None  # a full sync in progress
+        self.full_syncs = 0  # completed
         self.incremental_syncs = 0
         self._task: asyncio.Task | None = None
         self._stopped = False
@@ -193,7 +196,10 @@ class MasterLink(Client):
         engine = self.server.engine
         term = max(s.binlog.term for s in engine.shards)
         ids = [s.binlog.durable_id for s in engine.shards]
-        cmds.append(["PIKASYNC", side.master_replid or "?", term, engine.nshards, *ids])
+        positions: list[int] = []
+        for s in engine.shards:  # the master checks that it has these very records
+            positions += [s.binlog.durable_id, s.binlog.last_term, s.binlog.durable_offset]
+        cmds.append(["PIKASYNC", side.master_replid or "?", term, engine.nshards, *positions])
         self._replies.append("PIKASYNC")
         log.notice(
             f"MASTER <-> REPLICA sync started: asking {side.host}:{side.port} for the records "
@@ -206,6 +212,14 @@ class MasterLink(Client):
         if self.streaming:
             log.warning(f"Connection with master lost ({exc or 'closed'}).")
         self.streaming = False
+        receiver = self.side.fullsync
+        if receiver is not None:
+            self.side.fullsync = None
+            receiver.abort()
+            log.warning(
+                "MASTER <-> REPLICA sync: full sync interrupted after "
+                f"{receiver.read}/{receiver.total} bytes; the old data stays in use"
+            )
         if not self.done.done():
             self.done.set_result(None)
 
@@ -257,11 +271,26 @@ class MasterLink(Client):
             )
             self._dirty.update(range(self.server.engine.nshards))
             return rest
+        if line.startswith("+FULLRESYNC"):
+            parts = line.split()
+            try:
+                replid, term = parts[1], int(parts[2])
+                side.fullsync = FullSyncReceiver(self.server.engine, replid, term)
+            except (IndexError, ValueError, OSError) as e:
+                self._fail(f"cannot start the full sync ({line}): {e}")
+                return b""
+            side.full_sync_reason = "full sync in progress"
+            log.notice(
+                f"MASTER <-> REPLICA sync: full sync from {side.host}:{side.port} "
+                f"(replid {replid}, term {term}): receiving the master's checkpoint"
+            )
+            self.streaming = True
+            return rest
         if line.startswith("-FULLSYNC"):
             side.full_sync_reason = line[1:]
             log.warning(
-                f"MASTER <-> REPLICA sync: the master requires a full sync ({line[1:]}); "
-                "full sync is not implemented yet: the link stays down and the replica retries"
+                f"MASTER <-> REPLICA sync: the master requires a full sync ({line[1:]}) "
+                "it cannot do: the link stays down and the replica retries"
             )
         else:
             log.warning(f"MASTER <-> REPLICA sync: PIKASYNC refused by the master: {line}")
@@ -281,6 +310,9 @@ class MasterLink(Client):
             argv = parser.gets()
             if argv is None:
                 return
+            if self.side.fullsync is not None:
+                self._full_sync_frame(argv)
+                continue
             if argv[0] != b"rec" or len(argv) != 3:
                 continue  # PING (keeps last_io fresh) or something newer: nothing to do
             index = int(argv[1])
@@ -298,8 +330,33 @@ class MasterLink(Client):
                 return
             self._dirty.add(index)
 
+    def _full_sync_frame(self, argv: list[bytes]) -> None:
+        side = self.side
+        receiver = side.fullsync
+        assert receiver is not None
+        try:
+            positions = receiver.feed(argv)
+            if positions is None:
+                return
+            side.fullsync = None
+            receiver.swap_in(positions)
+        except (FullSyncError, OSError, ValueError) as e:
+            side.fullsync = None
+            receiver.abort()
+            self._fail(f"full sync failed: {e}; the old data stays in use")
+            return
+        except Exception as e:  # StorageError / rocksdict errors reopening the shards
+            side.fullsync = None
+            receiver.abort()
+            self._fail(f"full sync failed while swapping the shards in: {e}")
+            return
+        side.full_syncs += 1
+        side.set_up(receiver.replid)
+        self.was_up = True
+        self._dirty.update(range(self.server.engine.nshards))
+
     def send_acks(self, all_shards: bool = False) -> None:
-        if not self.streaming or self.transport is None:
+        if not self.streaming or self.transport is None or self.side.fullsync is not None:
             return
         shards = self.server.engine.shards
         which = range(len(shards)) if all_shards else sorted(self._dirty)

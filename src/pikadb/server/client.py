@@ -77,6 +77,10 @@ class Client(asyncio.Protocol):
         self.repl_announce_ip = ""
         self.repl_link: ReplicaLink | None = None
         self.close_after_flush = False
+        # CLIENT PAUSE: the command postponed until the pause ends (replication/syncmode.py);
+        # woff: the binlog ids after this client's last write (WAIT, sync mode).
+        self.postponed: list[bytes] | None = None
+        self.woff: tuple[int, ...] | None = None
 
     @property
     def authenticated(self) -> bool:
@@ -142,7 +146,8 @@ class Client(asyncio.Protocol):
         dispatch = self._dispatch
         blocking = server.blocking
         try:
-            while self.blocked is None:  # a blocked client's pipelined input waits
+            # A blocked or postponed client's pipelined input waits.
+            while self.blocked is None and self.postponed is None:
                 argv = parser.gets()
                 if argv is None:
                     break
@@ -167,7 +172,12 @@ class Client(asyncio.Protocol):
 
     def resume(self) -> None:
         """Run the input that waited while this client was blocked (server/blocking.py)."""
-        if self.blocked is None and not self.closed and self.parser.buffered():
+        if (
+            self.blocked is None
+            and self.postponed is None
+            and not self.closed
+            and self.parser.buffered()
+        ):
             self.data_received(b"")
 
     # ---- output and lifecycle ----
@@ -215,7 +225,7 @@ class Client(asyncio.Protocol):
             f += "P"
         if self.multi is not None:
             f += "x"
-        if self.blocked is not None:
+        if self.blocked is not None or self.postponed is not None:
             f += "b"
         if self.dirty_cas:
             f += "d"

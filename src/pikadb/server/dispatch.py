@@ -114,6 +114,11 @@ class Dispatcher:
                 parent, sub = cmd.name.split("|", 1)
                 return self.reject(errors.wrong_arity_sub(parent, sub), cmd, c, argv)
             return self.reject(errors.wrong_arity(cmd.name), cmd, c, argv)
+        syncmode = server.syncmode
+        if syncmode.quorum_check:  # min-replicas-to-write: -NOREPLICAS
+            err = syncmode.refuse_write(c, cmd)
+            if err is not None:
+                return self.reject(err, cmd, c, argv)
         if server.replica_of is not None:  # READONLY / MASTERDOWN (replication/replica.py)
             err = server.replica_of.refuse(c, cmd)
             if err is not None:
@@ -123,9 +128,26 @@ class Dispatcher:
                 return self.reject(CommandError(errors.NO_MULTI), cmd, c, argv)
             if c.subscribed and c.proto == 2 and not cmd.allowed_in_subscribe:
                 return self.reject(errors.pubsub_context(cmd.name), cmd, c, argv)
-            if c.multi is not None and cmd.name not in NOT_QUEUED:
-                return queue(c, cmd, argv)
-        return self.execute(c, cmd, argv)
+        if syncmode.pause_kind and syncmode.postpones(c, cmd):
+            # CLIENT PAUSE: the command waits, with the input behind it (syncmode.py).
+            syncmode.postpone(c, argv)
+            return b""
+        if c.multi is not None and cmd.name not in NOT_QUEUED:
+            return queue(c, cmd, argv)
+        if not (cmd.is_write or cmd.name == "exec"):
+            return self.execute(c, cmd, argv)
+        # A write: remember where it left the binlogs (WAIT), and in sync mode hold its
+        # reply until enough replicas acknowledged that position.
+        if syncmode.sync and not syncmode.degraded and server.replica_of is None:
+            before = c.woff = syncmode.positions()
+            reply = self.execute(c, cmd, argv)
+            c.woff = syncmode.positions()
+            if c.woff != before:
+                return syncmode.hold(c, reply)
+            return reply
+        reply = self.execute(c, cmd, argv)
+        c.woff = syncmode.positions()
+        return reply
 
     def execute(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes:
         """Run a command that passed every policy (or was queued by MULTI); stats, SLOWLOG

@@ -19,6 +19,7 @@ from pikadb.config import Config
 from pikadb.log import log
 from pikadb.replication.master import MasterSide
 from pikadb.replication.replica import ReplicaSide, become_replica
+from pikadb.replication.syncmode import SyncMode
 from pikadb.server.blocking import Blocking
 from pikadb.server.dispatch import Dispatcher
 from pikadb.server.multi import Watches
@@ -73,6 +74,7 @@ class Server:
         # master while this server is a replica (REPLICAOF); replid2 / second_repl_offset
         # as in Redis's PSYNC2 after a promotion.
         self.repl_master = MasterSide(self)
+        self.syncmode = SyncMode(self)  # CLIENT PAUSE, WAIT, min-replicas, sync mode
         self.replica_of: ReplicaSide | None = None
         self.replid2 = "0" * 40
         self.second_repl_offset = -1
@@ -183,6 +185,8 @@ class Server:
             self.watches.unwatch_all(c)
         if c.repl_link is not None:
             c.repl_link.close()
+        if c.postponed is not None or c.id in self.syncmode.waiters:
+            self.syncmode.client_gone(c)
 
     def feed_monitors(self, c: Client, argv: list[bytes]) -> None:
         now = time.time()
@@ -288,8 +292,10 @@ class Server:
             await asyncio.sleep(period)
             tick += 1
             try:
-                if self.engine is not None:
+                # CLIENT PAUSE keeps the data set static: no active expiry meanwhile.
+                if self.engine is not None and not self.syncmode.paused:
                     self.stats.expired_keys += self.engine.active_expire_cycle(period * 0.25)
+                if self.engine is not None:
                     self.engine.reclaim_cycle(period * 0.1)
                     if tick % self.hz == 0:
                         self._purge_binlogs()

@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -139,6 +140,7 @@ class Engine:
             nshards = self._read_or_create_format(shards)
             cache = Cache(block_cache_size) if block_cache_size else None
             options = rocksdb_options(cache, write_buffer_size)
+            self._options = options  # swap_shards reopens shards with them
             for i in range(nshards):
                 shard_path = os.path.join(self.path, SHARDS_DIR, str(i))
                 binlog_path = os.path.join(self.path, BINLOG_DIR, str(i))
@@ -460,6 +462,57 @@ class Engine:
         out["lazy_expired"] = self.lazy_expired
         out["active_expired"] = self.active_expired
         return out
+
+    # ---- full sync (pikadb.replication.fullsync) ----
+
+    def swap_shards(self, staged: list[str], term: int) -> None:
+        """Replace every shard's RocksDB with the checkpoint directory staged[i] (a master's
+        full sync): close the shards, move the old directories aside, move the staged ones
+        in, start each binlog empty after the checkpoint's applied id with the master's
+        term, and reopen. The old directories are deleted once every shard reopened."""
+        assert len(staged) == self.nshards
+        if self._compaction is not None:
+            self._compaction.join()  # RocksDB must not close under a running compaction
+        self.flush_groups()
+        old_root = os.path.join(self.path, "fullsync-old")
+        shutil.rmtree(old_root, ignore_errors=True)
+        os.makedirs(old_root)
+        old = self.shards[:]
+        for shard in old:
+            shard.close()
+        for i, shard in enumerate(old):
+            binlog_path = shard.binlog.path
+            os.rename(shard.path, os.path.join(old_root, f"shard{i}"))
+            os.rename(binlog_path, os.path.join(old_root, f"binlog{i}"))
+            os.rename(staged[i], shard.path)
+        for i, shard in enumerate(old):
+            new = Shard(
+                i,
+                shard.path,
+                self._options,
+                self._sync_writes,
+                shard.binlog.path,
+                shard.binlog.segment_size,
+            )
+            # The binlog started empty: _redo continued it after the checkpoint's id.
+            new.binlog.set_term(term)
+            new.engine = self
+            new.on_durable = shard.on_durable
+            new.on_group_start = shard.on_group_start
+            new.group_commit = shard.group_commit
+            self.shards[i] = new  # in place: every Database holds this list
+        if self.nshards == 1:
+            only = self.shards[0]
+            for db in self._dbs:
+                db.shard_for = lambda key, only=only: only
+        self._dbmap_generation = -1
+        with self.background(b"DBMAP-REPAIR"):
+            self._load_dbmap(self.databases)
+        for i, db in enumerate(self._dbs):
+            db.pdb = self.dbmap[i]
+        for mk in list(self.watched):
+            self.on_modified(mk)
+        shutil.rmtree(old_root, ignore_errors=True)
 
     # ---- closing ----
 
