@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from pikadb.log import log
 from pikadb.protocol import Parser, ProtocolError
 
+OUTPUT_HIGH_WATER = 4 * 1024 * 1024  # bytes of unsent replies before input waits
+
 if TYPE_CHECKING:
     from pikadb.commands.table import Command
     from pikadb.commands.transactions import MultiState
@@ -111,7 +113,7 @@ class Client(asyncio.Protocol):
             return
         server.clients[self.id] = self
         # Replies are written once per read; above 4 MB of unread output, stop reading.
-        transport.set_write_buffer_limits(high=4 * 1024 * 1024)
+        transport.set_write_buffer_limits(high=OUTPUT_HIGH_WATER)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -127,6 +129,7 @@ class Client(asyncio.Protocol):
             self._paused = False
             if not self.closed:
                 self.transport.resume_reading()
+                self.resume()  # the pipelined input left unprocessed (see data_received)
         if self.repl_link is not None:
             self.repl_link.push()  # flow control: the binlog is read again once drained
 
@@ -145,16 +148,29 @@ class Client(asyncio.Protocol):
         self.out_batch = out
         dispatch = self._dispatch
         blocking = server.blocking
+        # A pipeline of small commands can ask for far more output than the peer reads
+        # (10,000 GETs of 100 KB in one read): past the high water mark the rest of the
+        # input waits in the parser until the output drains (resume_writing), so memory
+        # stays bounded. Redis buffers it all (client-output-buffer-limit normal 0 0 0).
+        room = OUTPUT_HIGH_WATER
+        if self.transport is not None:
+            room -= self.transport.get_write_buffer_size()
+        more = False
         try:
             # A blocked or postponed client's pipelined input waits.
             while self.blocked is None and self.postponed is None:
                 argv = parser.gets()
                 if argv is None:
                     break
-                out.append(dispatch(self, argv))
+                reply = dispatch(self, argv)
+                out.append(reply)
                 if blocking.ready:  # keys the command gave data to: serve their waiters now
                     blocking.serve_ready()
                 if self.close_after_reply:
+                    break
+                room -= len(reply)
+                if room < 0:
+                    more = True
                     break
         except ProtocolError as e:
             # latin-1: "expected '$', got 'c'" carries the offending raw byte.
@@ -169,13 +185,19 @@ class Client(asyncio.Protocol):
         self.write(b"".join(out) if len(out) != 1 else out[0])
         if self.close_after_reply:
             self.close()
+        elif more and not self._paused:
+            # The kernel took the output at once (no pause_writing to resume us): go on
+            # with the rest on the next loop turn, after the other clients.
+            asyncio.get_running_loop().call_soon(self.resume)
 
     def resume(self) -> None:
-        """Run the input that waited while this client was blocked (server/blocking.py)."""
+        """Run the input that waited while this client was blocked (server/blocking.py),
+        paused or had too much output pending."""
         if (
             self.blocked is None
             and self.postponed is None
             and not self.closed
+            and not self._paused
             and self.parser.buffered()
         ):
             self.data_received(b"")
