@@ -29,6 +29,15 @@ def figures(request: pytest.FixtureRequest) -> Iterator[list[str]]:
         _FIGURES.extend(f"    {line}" for line in lines)
 
 
+def rss_mb(server: object) -> float:
+    """Resident memory of a server process (Linux), in MB."""
+    with open(f"/proc/{server.pid}/status") as f:  # type: ignore[attr-defined]
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if _FIGURES:
         terminalreporter.section("chaos figures")

@@ -12,10 +12,9 @@ import time
 
 import pytest
 
-from chaos.conftest import chaos_scale
+from chaos.conftest import chaos_scale, rss_mb
 from helpers.raw import encode_command
 from helpers.servers import ServerProcess
-from tests.chaos.test_fuzz import rss_mb
 
 pytestmark = [pytest.mark.slow, pytest.mark.pikad_only]
 

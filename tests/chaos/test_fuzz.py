@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chaos.conftest import chaos_scale
+from chaos.conftest import chaos_scale, rss_mb
 from helpers.raw import encode_command
 from helpers.servers import ServerProcess
 
@@ -85,14 +85,6 @@ def mutate(rng: random.Random, frame: bytes) -> bytes:
     if r < 0.8:
         return rng.choice((b"*", b"$", b"*-5\r\n", b"$99999999999\r\n", b"*3\r\n$1\r\n")) + frame
     return rng.randbytes(rng.randrange(1, 200))
-
-
-def rss_mb(server: ServerProcess) -> float:
-    with open(f"/proc/{server.pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def probe(server: ServerProcess) -> None:
