@@ -301,6 +301,16 @@ class Config:
         name = name.lower()
         if name == "include":
             raise ConfigError("include is not supported")
+        if name == "rename-command":  # the command table applies it (commands/table.py)
+            if len(args) != 2:
+                raise ConfigError("Bad directive or wrong number of arguments")
+            from pikadb.commands.table import rename_command
+
+            try:
+                rename_command(args[0], args[1])
+            except ValueError as e:
+                raise ConfigError(str(e)) from None
+            return
         p = self.param(name)
         if p is None or not args:
             raise ConfigError("Bad directive or wrong number of arguments")

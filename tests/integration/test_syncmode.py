@@ -70,7 +70,8 @@ def norepl_scenario(group: list[ServerProcess]) -> list[object]:
     )
     m.config_set("min-replicas-to-write", 1)
     m.config_set("min-replicas-max-lag", 2)
-    out: list[object] = [m.set("a", 1)]
+    # Redis counts a replica only once it is online and acked: the first SET may race it.
+    out: list[object] = [wait_until(lambda: m.set("a", 1), 10, what="a first accepted write")]
     sigstop(replica)
     try:
         # Replicas ack every second: after max-lag seconds of silence the replica is not good.

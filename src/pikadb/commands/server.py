@@ -380,8 +380,8 @@ def command_count(c, argv):
 
 @command("command|list", arity=-2, flags="loading stale", group="server")
 def command_list(c, argv):
-    """COMMAND LIST"""
-    return [name for name in COMMANDS]
+    """COMMAND LIST (renamed commands under their own names, as Redis lists them)"""
+    return [cmd.name.encode() for cmd in COMMANDS.values()]
 
 
 @command("command|info", arity=-2, flags="loading stale", group="server")

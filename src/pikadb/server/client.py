@@ -111,6 +111,13 @@ class Client(asyncio.Protocol):
             transport.close()
             self.closed = True
             return
+        if server.protected_mode and not server.requirepass and not _is_loopback(self.peer):
+            # Redis's protected mode: no password, so only loopback clients get in.
+            transport.write(_PROTECTED_MODE_DENIED)
+            transport.close()
+            self.closed = True
+            log.warning(f"Refused a connection from {self.peer}: protected mode, no password")
+            return
         server.clients[self.id] = self
         # Replies are written once per read; above 4 MB of unread output, stop reading.
         transport.set_write_buffer_limits(high=OUTPUT_HIGH_WATER)
@@ -276,6 +283,28 @@ class Client(asyncio.Protocol):
             f"rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user={self.user} "
             f"redir=-1 resp={self.proto}"
         )
+
+
+_PROTECTED_MODE_DENIED = (
+    b"-DENIED Redis is running in protected mode because protected mode is enabled and no "
+    b"password is set for the default user. In this mode connections are only accepted from "
+    b"the loopback interface. If you want to connect from external computers to Redis you "
+    b"may adopt one of the following solutions: 1) Just disable protected mode sending the "
+    b"command 'CONFIG SET protected-mode no' from the loopback interface by connecting to "
+    b"Redis from the same host the server is running, however MAKE SURE Redis is not "
+    b"publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change "
+    b"permanent. 2) Alternatively you can just disable the protected mode by editing the "
+    b"Redis configuration file, and setting the protected mode option to 'no', and then "
+    b"restarting the server. 3) If you started the server manually just for testing, restart "
+    b"it with the '--protected-mode no' option. 4) Setup a an authentication password for "
+    b"the default user. NOTE: You only need to do one of the above things in order for the "
+    b"server to start accepting connections from the outside.\r\n"
+)  # Redis 7.0's text, byte for byte: clients and operators recognise it
+
+
+def _is_loopback(peer: str) -> bool:
+    host = peer.rsplit(":", 1)[0].strip("[]")
+    return host.startswith("127.") or host in ("::1", "?") or host.startswith("::ffff:127.")
 
 
 def _addr(info: object) -> str:

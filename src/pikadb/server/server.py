@@ -97,6 +97,7 @@ class Server:
             "client-query-buffer-limit",
             "timeout",
             "hz",
+            "protected-mode",
         ):
             config.on_change(name, lambda _v: self._apply_config())
         config.on_change("loglevel", lambda v: log.configure(v, config.get("logfile")))
@@ -115,6 +116,7 @@ class Server:
         self.query_buffer_limit = c.get_int("client-query-buffer-limit")
         self.idle_timeout = c.get_int("timeout")
         self.hz = max(1, min(500, c.get_int("hz")))
+        self.protected_mode = c.get_bool("protected-mode")
 
     def _set_sync_writes(self, value: str) -> None:
         if self.engine is not None:
