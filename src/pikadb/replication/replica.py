@@ -42,6 +42,9 @@ BACKOFF_MAX = 2.0
 CONNECT_TIMEOUT = 5.0
 MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
 _MAX_LINE = 64 << 10
+# Seconds of record applying per loop turn: past it the rest waits in the parser (reading
+# paused) so the replica keeps serving its clients under a heavy stream.
+APPLY_BUDGET = 0.01
 
 
 class ReplicaSide:
@@ -168,6 +171,7 @@ class MasterLink(Client):
         self._replies: list[str] = []  # what each handshake reply is for, in order
         self._line = b""
         self._dirty: set[int] = set()
+        self._backlog = False  # frames left in the parser for the next turn
 
     # ---- asyncio.Protocol ----
 
@@ -233,10 +237,27 @@ class MasterLink(Client):
             if not self.streaming or not data:
                 return
         self.parser.feed(data)
+        self._drain()
+
+    def _drain(self) -> None:
+        """Apply buffered frames for at most APPLY_BUDGET seconds; the rest next turn, with
+        reading paused meanwhile (libuv would otherwise read and hand over up to 32 buffers
+        of records in one turn: a second without answering clients)."""
         try:
-            self._apply_frames()
+            more = self._apply_frames(time.monotonic() + APPLY_BUDGET)
         finally:
             self.send_acks()
+        transport = self.transport
+        if self.closed or transport is None:
+            return
+        if more:
+            if not self._backlog:
+                self._backlog = True
+                transport.pause_reading()
+            asyncio.get_running_loop().call_soon(self._drain)
+        elif self._backlog:
+            self._backlog = False
+            transport.resume_reading()
 
     # ---- handshake ----
 
@@ -303,13 +324,16 @@ class MasterLink(Client):
 
     # ---- the stream ----
 
-    def _apply_frames(self) -> None:
+    def _apply_frames(self, deadline: float) -> bool:
+        """-> whether frames are left (the deadline passed)."""
         shards = self.server.engine.shards
         parser = self.parser
         while not self.closed:
+            if time.monotonic() > deadline:
+                return True
             argv = parser.gets()
             if argv is None:
-                return
+                return False
             if self.side.fullsync is not None:
                 self._full_sync_frame(argv)
                 continue
@@ -324,11 +348,12 @@ class MasterLink(Client):
                 # A gap or an offset mismatch: this replica's history is not the master's.
                 self.side.full_sync_reason = f"history diverged: {e}"
                 self._fail(f"cannot apply a record of shard {index}: {e} (full sync needed)")
-                return
+                return False
             except StorageFullError as e:
                 self._fail(f"cannot apply a record of shard {index}: {e}")
-                return
+                return False
             self._dirty.add(index)
+        return False
 
     def _full_sync_frame(self, argv: list[bytes]) -> None:
         side = self.side
