@@ -1,13 +1,14 @@
 """Fixtures for the sentinel interop tests: replicated groups and sentinels, all real processes
 on 127.0.0.1 in temporary directories, stopped by PID at the end of each test.
 
-    group            master + 2 replicas (redis-server with replicaof), synced
+    group            master + 2 replicas, synced; parametrized: [redis] redis-server with
+                     replicaof, [pikad] pikad replicating over its binlog
     sentinels        sentinels(group[0], n=3, kind="pika"|"redis", ...) starts sentinels
                      monitoring the group's master as 'mymaster'; sentinels.client(s) is a
                      redis-py client to one of them (decode_responses=True)
 
 The group is built by tests/helpers/servers.start_replicated_group over conftest's
-redis_factory, so the same tests can later run over pikad (replace the factory).
+redis_factory or pikad_factory, so every test using it runs against both servers.
 """
 
 from __future__ import annotations
@@ -73,10 +74,19 @@ class SentinelFactory:
             s.stop()
 
 
-@pytest.fixture
-def group(redis_factory) -> list[ServerProcess]:
-    # No diskless-sync delay: replicas sync at once instead of after 5 s.
-    return start_replicated_group(redis_factory, replicas=2, repl_diskless_sync_delay=0)
+@pytest.fixture(params=["redis", "pikad"])
+def group(request: pytest.FixtureRequest) -> list[ServerProcess]:
+    """[master, replica, replica], synced: redis-server instances ([redis]) or pikad ones
+    ([pikad], replication over the binlog). DEBUG is allowed from 127.0.0.1 on both, so
+    tests may compare data sets with DEBUG DIGEST."""
+    if request.param == "redis":
+        # No diskless-sync delay: replicas sync at once instead of after 5 s.
+        factory = request.getfixturevalue("redis_factory")
+        return start_replicated_group(
+            factory, replicas=2, repl_diskless_sync_delay=0, enable_debug_command="local"
+        )
+    factory = request.getfixturevalue("pikad_factory")
+    return start_replicated_group(factory, replicas=2, enable_debug_command="local")
 
 
 @pytest.fixture

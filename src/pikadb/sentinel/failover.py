@@ -29,10 +29,18 @@ write:
                       same connection: writes stop, and master_repl_offset is final
                       (+fence-master). No answer within half of down-after-milliseconds: go
                       on unfenced, as Redis would.
-  wait_fence_sync     poll the chosen replica's INFO until its slave_repl_offset reaches that
-                      offset (+fence-synced); not within half of down-after-milliseconds ->
-                      CLIENT UNPAUSE and -failover-abort-fence-timeout (a replica that
-                      cannot catch up is not promoted at the price of writes)
+  wait_fence_sync     poll the chosen replica's INFO until it reports its link up with this
+                      master and its slave_repl_offset reaches that offset (+fence-synced);
+                      not within half of down-after-milliseconds -> CLIENT UNPAUSE and
+                      -failover-abort-fence-timeout (a replica that cannot catch up is not
+                      promoted at the price of writes)
+
+An offset only counts in the master's history: a replica waiting for a full sync, or refused
+one, reports the offset of its own data (Redis's previous offset; pikad's binlog positions,
+which after a promotion and writes of its own may well exceed the master's). Hence the link
+condition above, and, for the failover of a healthy master, select_slave's preference (after
+priority, before offset) for replicas that report their link up with it: one that does not
+could only end in a fence timeout.
 
 Once the promotion is seen, the fenced old master is pointed at the new one at once with the
 same SLAVEOF transaction (+demote-old-master): its clients are disconnected, and as a
@@ -115,7 +123,9 @@ def promotion_key(slave: Instance) -> tuple:
 def select_slave(s: Sentinel, master: Instance) -> Instance | None:
     """The replica to promote: not down or disconnected, answered PING in the last five ping
     periods, INFO fresh enough, not disconnected from the master for much longer than the
-    master has been down, priority not 0; then by promotion_key."""
+    master has been down, priority not 0; then by promotion_key, except that a healthy
+    master's replicas with their link up to it come before the others of the same priority
+    (the failover fences that master and needs a replica that follows it)."""
     t = s.timings
     now = mstime()
     max_master_down_time = 0
@@ -141,7 +151,24 @@ def select_slave(s: Sentinel, master: Instance) -> Instance | None:
         candidates.append(slave)
     if not candidates:
         return None
-    return min(candidates, key=promotion_key)
+    if master.flags & Flag.S_DOWN:
+        return min(candidates, key=promotion_key)
+
+    def fenced_key(slave: Instance) -> tuple:
+        priority, *rest = promotion_key(slave)
+        return (priority, not follows_master(s, slave, master), *rest)
+
+    return min(candidates, key=fenced_key)
+
+
+def follows_master(s: Sentinel, slave: Instance, master: Instance) -> bool:
+    """Its last INFO: a replica of this master with the link up, so that its offset is a
+    position in this master's history."""
+    return (
+        slave.slave_master_link_up
+        and slave.slave_master_port == master.addr.port
+        and monitor.addr_equals_hostname(s, master.addr, slave.slave_master_host)
+    )
 
 
 # ---- the states ----
@@ -303,8 +330,10 @@ def _fence_master(s: Sentinel, master: Instance) -> None:
 def _wait_fence_sync(s: Sentinel, master: Instance) -> None:
     slave = master.promoted_slave
     assert slave is not None
-    if slave.info_refresh > master.failover_state_change_time and (
-        slave.slave_repl_offset >= master.fence_offset
+    if (
+        slave.info_refresh > master.failover_state_change_time
+        and follows_master(s, slave, master)
+        and slave.slave_repl_offset >= master.fence_offset
     ):
         s.emit(NOTICE, "+fence-synced", slave, f"%@ #offset {slave.slave_repl_offset}")
         _set_state(master, S.SEND_SLAVEOF_NOONE)

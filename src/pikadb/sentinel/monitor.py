@@ -279,7 +279,7 @@ def refresh_instance_info(s: Sentinel, ri: Instance, info: str) -> None:
         and master is not None
         and (
             ri.slave_master_port != master.addr.port
-            or not _addr_equals_hostname(s, master.addr, ri.slave_master_host)
+            or not addr_equals_hostname(s, master.addr, ri.slave_master_host)
         )
     ):
         wait = master.failover_timeout
@@ -301,7 +301,7 @@ def refresh_instance_info(s: Sentinel, ri: Instance, info: str) -> None:
             ri.flags & Flag.RECONF_SENT
             and promoted is not None
             and ri.slave_master_host
-            and _addr_equals_hostname(s, promoted.addr, ri.slave_master_host)
+            and addr_equals_hostname(s, promoted.addr, ri.slave_master_host)
             and ri.slave_master_port == promoted.addr.port
         ):
             ri.flags &= ~Flag.RECONF_SENT
@@ -313,7 +313,7 @@ def refresh_instance_info(s: Sentinel, ri: Instance, info: str) -> None:
             s.emit(NOTICE, "+slave-reconf-done", ri)
 
 
-def _addr_equals_hostname(s: Sentinel, addr: Addr, hostname: str | None) -> bool:
+def addr_equals_hostname(s: Sentinel, addr: Addr, hostname: str | None) -> bool:
     if hostname is None:
         return False
     try:
@@ -456,7 +456,7 @@ def process_hello(s: Sentinel, hello: str) -> None:
         s.emit(WARNING, "+new-epoch", master, str(s.current_epoch))
     if si is not None and master.config_epoch < master_config_epoch:
         master.config_epoch = master_config_epoch
-        if master_port != master.addr.port or not _addr_equals_hostname(s, master.addr, token[5]):
+        if master_port != master.addr.port or not addr_equals_hostname(s, master.addr, token[5]):
             s.emit(WARNING, "+config-update-from", si)
             s.emit(
                 WARNING,

@@ -421,8 +421,13 @@ class Engine:
 
     @property
     def repl_offset(self) -> int:
-        """master_repl_offset: the sum of the shards' binlog stream offsets."""
-        return sum(s.binlog.durable_offset for s in self.shards)
+        """master_repl_offset: the sum of the shards' binlog stream offsets, counting every
+        write executed so far, as Redis counts every command it propagated. Records staged
+        in this turn's group commit are included: a reply showing this offset is deferred
+        with theirs (Client.write) until they are durable, and a sentinel that read it right
+        after CLIENT PAUSE WRITE must find every write acknowledged before the pause in it
+        (a durable-only sum missed the writes of the pause's own turn)."""
+        return sum(s.binlog.offset for s in self.shards)
 
     def binlog_stats(self) -> list[dict[str, int]]:
         return [s.binlog.stats() for s in self.shards]

@@ -1,6 +1,7 @@
 """Which replica a failover promotes (pikadb.sentinel.failover.select_slave): Redis's
 filters (down, disconnected, silent, stale INFO, long-disconnected from the master,
-priority 0) and its order (priority, then replication offset, then run id)."""
+priority 0) and its order (priority, then replication offset, then run id); for the fenced
+failover of a healthy master, replicas following it come first within a priority."""
 
 from __future__ import annotations
 
@@ -97,3 +98,46 @@ def test_link_down_allowance_grows_with_the_master_outage(sentinel):
     master.flags |= Flag.S_DOWN
     master.s_down_since_time = mstime() - 6000  # limit 6 s + 10 s
     assert select_slave(sentinel, master) is r
+
+
+def test_a_healthy_master_prefers_replicas_that_follow_it(sentinel):
+    master = sentinel.masters["mymaster"]
+    # Waiting for a full sync: link down, the offset of another history (the highest).
+    syncing = healthy(sentinel, 1, offset=99999)
+    syncing.slave_master_host, syncing.slave_master_port = "127.0.0.1", 6379
+    following = healthy(sentinel, 2, offset=10)
+    following.slave_master_host, following.slave_master_port = "127.0.0.1", 6379
+    following.slave_master_link_up = True
+    assert select_slave(sentinel, master) is following
+    following.slave_master_port = 6380  # up, but with another master
+    assert select_slave(sentinel, master) is syncing
+    following.slave_master_port = 6379
+    syncing.slave_priority = 10  # the operator's choice still comes first
+    assert select_slave(sentinel, master) is syncing
+    syncing.slave_priority = 100
+    # A dead master: every link is down or about to be; Redis's order (offset) decides.
+    master.flags |= Flag.S_DOWN
+    master.s_down_since_time = mstime()
+    assert select_slave(sentinel, master) is syncing
+
+
+def test_the_fence_waits_for_a_replica_that_follows_the_master(sentinel):
+    from pikadb.sentinel import failover
+    from pikadb.sentinel.instance import FailoverState
+
+    master = sentinel.masters["mymaster"]
+    r = healthy(sentinel, 1, offset=5000)
+    r.slave_master_host, r.slave_master_port = "127.0.0.1", 6379
+    master.flags |= Flag.FAILOVER_IN_PROGRESS
+    master.promoted_slave = r
+    master.fence_offset = 4000
+    master.failover_state = FailoverState.WAIT_FENCE_SYNC
+    master.failover_state_change_time = mstime() - 10
+    r.info_refresh = mstime()
+    # Past the offset, but its link is down: a position in some other history.
+    failover.state_machine(sentinel, master)
+    assert master.failover_state == FailoverState.WAIT_FENCE_SYNC
+    r.slave_master_link_up = True
+    failover.state_machine(sentinel, master)
+    assert master.failover_state >= FailoverState.SEND_SLAVEOF_NOONE
+    assert "+fence-synced" in sentinel.publisher.names()
