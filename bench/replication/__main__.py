@@ -1,0 +1,5 @@
+import sys
+
+from bench.replication.cli import main
+
+sys.exit(main())
