@@ -99,6 +99,10 @@ async def serve(settings: cfg.SentinelSettings, path: str) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "drill":  # `pika-sentinel drill ...`: the failover drill
+        from pikadb.sentinel.drill import main as drill_main
+
+        sys.exit(drill_main(args[1:], prog="pika-sentinel drill"))
     if args and args[0] in ("-v", "--version"):
         print(f"pika-sentinel v={__version__} (Redis Sentinel {cfg.REDIS_VERSION} compatible)")
         return
