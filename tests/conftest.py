@@ -59,6 +59,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="pass --shards N to every pikad the fixtures start (env PIKADB_TEST_SHARDS)",
     )
     group.addoption(
+        "--workers",
+        type=int,
+        default=int(os.environ["PIKADB_TEST_WORKERS"])
+        if os.environ.get("PIKADB_TEST_WORKERS")
+        else None,
+        help="pass --workers N to every pikad the fixtures start (env PIKADB_TEST_WORKERS)",
+    )
+    group.addoption(
         "--target",
         choices=("pikad", "redis"),
         default=os.environ.get("PIKADB_TEST_TARGET", "pikad") or "pikad",
@@ -69,6 +77,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     servers.SETTINGS.shards = config.getoption("--shards")
+    servers.SETTINGS.workers = config.getoption("--workers")
     servers.SETTINGS.target = config.getoption("--target")
     config.addinivalue_line(
         "markers", "pikad_only: needs pikad itself (skipped when --target redis stands in)"
@@ -82,6 +91,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     where = os.path.dirname(spec.origin) if spec and spec.origin else "NOT IMPORTABLE"
     return [
         f"pikadb: target={servers.SETTINGS.target} shards={servers.SETTINGS.shards} "
+        f"workers={servers.SETTINGS.workers} "
         f"server command={' '.join(servers.pikad_command())}",
         f"pikadb package: {where}",
     ]

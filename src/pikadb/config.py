@@ -46,6 +46,9 @@ class Param:
 PIKADB_PARAMS: tuple[tuple[str, str, str, bool, dict], ...] = (
     # Shard count of a NEW data dir; an existing dir keeps the count it was created with.
     ("shards", "int", "1", False, {"min": 1, "max": 1024}),
+    # Worker processes sharing the port (server/workers.py); a new data dir gets at least
+    # this many shards. 1: one process, full Redis semantics for multi-key commands.
+    ("workers", "int", "1", False, {"min": 1, "max": 64}),
     ("sync-writes", "bool", "no", True, {}),
     # One RocksDB write (and fsync) per shard per event-loop turn instead of per command.
     ("group-commit", "bool", "yes", True, {}),
@@ -103,6 +106,7 @@ ACTIVE = frozenset(
         "tcp-keepalive",
         "protected-mode",
         "shards",
+        "workers",
         "sync-writes",
         "group-commit",
         "rocksdb-block-cache-size",

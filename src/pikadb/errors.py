@@ -39,6 +39,9 @@ HLL_INVALID = "INVALIDOBJ Corrupted HLL object detected"
 STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 NO_MULTI = "ERR Command not allowed inside a transaction"
+# Redis Cluster's text: with several workers, keys that must be handled together by one
+# process (server/workers.py) but belong to shards of different workers.
+CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
 
 
 def unknown_command(name: bytes, args: list[bytes]) -> CommandError:

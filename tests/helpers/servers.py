@@ -17,6 +17,7 @@ Layout of one server's temporary base directory:
 
 Two switches, set from conftest (pytest options or environment variables):
     SETTINGS.shards   -> `--shards N` for every pikad (PIKADB_TEST_SHARDS)
+    SETTINGS.workers  -> `--workers N` for every pikad (PIKADB_TEST_WORKERS)
     SETTINGS.target   -> "redis" starts redis-server wherever a pikad was asked for, to check
                          the harness and the differential cases against Redis on both sides
                          (PIKADB_TEST_TARGET=redis); pikad-only directives are then dropped.
@@ -45,6 +46,7 @@ from helpers.raw import RawConnection
 @dataclass
 class Settings:
     shards: int | None = None
+    workers: int | None = None
     target: str = "pikad"  # "pikad" or "redis"
     ready_timeout: float = 30.0
     stop_timeout: float = 15.0
@@ -54,7 +56,7 @@ SETTINGS = Settings()
 
 # Directives only pikad knows; dropped when a redis-server stands in for pikad.
 PIKAD_ONLY_DIRECTIVES = frozenset(
-    {"shards", "sync-writes", "rocksdb-block-cache-size", "rocksdb-write-buffer-size"}
+    {"shards", "workers", "sync-writes", "rocksdb-block-cache-size", "rocksdb-write-buffer-size"}
 )
 
 _LIVE: dict[int, ServerProcess] = {}  # pid -> server, for the atexit safety net
@@ -332,6 +334,8 @@ class PikadServer(ServerProcess):
         config: dict[str, object] = {"bind": "127.0.0.1", "port": self.port, "dir": self.dir}
         if SETTINGS.shards is not None:
             config["shards"] = SETTINGS.shards
+        if SETTINGS.workers is not None:
+            config["workers"] = SETTINGS.workers
         config.update(self.config)
         return pikad_command() + config_args(config)
 

@@ -69,7 +69,7 @@ def select(c, argv):
     return OK
 
 
-@command("swapdb", arity=3, flags="write fast", group="server")
+@command("swapdb", arity=3, flags="write fast", group="server", route="all")
 def swapdb(c, argv):
     """SWAPDB index1 index2"""
     a = parse_db_index(c, argv[1], "ERR invalid first DB index")
@@ -229,7 +229,13 @@ _TYPES = {
 }
 
 
-@command("client|list", arity=-2, flags="admin noscript loading stale", group="connection")
+@command(
+    "client|list",
+    arity=-2,
+    flags="admin noscript loading stale",
+    group="connection",
+    route="client-list",
+)
 def client_list(c, argv):
     """CLIENT LIST [TYPE normal|master|replica|pubsub] [ID client-id [client-id ...]]"""
     clients = list(c.server.clients.values())
@@ -253,7 +259,13 @@ def client_list(c, argv):
     return Verbatim("".join(x.describe() + "\n" for x in sorted(clients, key=lambda x: x.id)))
 
 
-@command("client|kill", arity=-3, flags="admin noscript loading stale", group="connection")
+@command(
+    "client|kill",
+    arity=-3,
+    flags="admin noscript loading stale",
+    group="connection",
+    route="client-kill",
+)
 def client_kill(c, argv):
     """CLIENT KILL ip:port | CLIENT KILL [ID id] [TYPE type] [USER user] [ADDR ip:port]
     [LADDR ip:port] [SKIPME yes|no]"""

@@ -37,20 +37,20 @@ def _other_db(c, arg: bytes):
 # ---- DEL / UNLINK / EXISTS / TYPE / TOUCH ----
 
 
-@command("del", arity=-2, flags="write", keys=(1, -1, 1), group="generic")
+@command("del", arity=-2, flags="write", keys=(1, -1, 1), group="generic", route="sum")
 def del_(c, argv):
     """DEL key [key ...]"""
     return c.db.delete(argv[1:], _now())
 
 
-@command("unlink", arity=-2, flags="write fast", keys=(1, -1, 1), group="generic")
+@command("unlink", arity=-2, flags="write fast", keys=(1, -1, 1), group="generic", route="sum")
 def unlink(c, argv):
     """UNLINK key [key ...]"""
     # A delete is already O(1) per key (big collections become garbage for the reclaimer).
     return c.db.delete(argv[1:], _now())
 
 
-@command("exists", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="generic")
+@command("exists", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="generic", route="sum")
 def exists(c, argv):
     """EXISTS key [key ...]"""
     return c.db.exists(argv[1:], _now())
@@ -62,7 +62,7 @@ def type_(c, argv):
     return Status(c.db.type_name(argv[1], _now()))
 
 
-@command("touch", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="generic")
+@command("touch", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="generic", route="sum")
 def touch(c, argv):
     """TOUCH key [key ...]"""
     return c.db.touch(argv[1:], _now())
@@ -115,7 +115,7 @@ def move(c, argv):
 # ---- KEYS / SCAN / RANDOMKEY ----
 
 
-@command("keys", arity=2, flags="readonly", group="generic")
+@command("keys", arity=2, flags="readonly", group="generic", route="concat")
 def keys(c, argv):
     """KEYS pattern"""
     return c.db.keys(argv[1], _now())
@@ -139,7 +139,7 @@ def parse_cursor(arg: bytes) -> int:
     return (-v) & ULONG_MAX if neg else v
 
 
-@command("scan", arity=-2, flags="readonly", group="generic")
+@command("scan", arity=-2, flags="readonly", group="generic", route="scan")
 def scan(c, argv):
     """SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]"""
     cursor = parse_cursor(argv[1])
@@ -166,7 +166,7 @@ def scan(c, argv):
     return [str(nxt).encode(), found]
 
 
-@command("randomkey", arity=1, flags="readonly", group="generic")
+@command("randomkey", arity=1, flags="readonly", group="generic", route="random")
 def randomkey(c, argv):
     """RANDOMKEY"""
     return c.db.randomkey(_now())

@@ -35,6 +35,7 @@ def psubscribe(c, argv):
     flags="pubsub noscript loading stale",
     keys=(1, -1, 1),
     group="pubsub",
+    route="here",
 )
 def ssubscribe(c, argv):
     """SSUBSCRIBE shardchannel [shardchannel ...]"""
@@ -62,6 +63,7 @@ def punsubscribe(c, argv):
     flags="pubsub noscript loading stale",
     keys=(1, -1, 1),
     group="pubsub",
+    route="here",
 )
 def sunsubscribe(c, argv):
     """SUNSUBSCRIBE [shardchannel [shardchannel ...]]"""
@@ -69,13 +71,20 @@ def sunsubscribe(c, argv):
     return RawReply(ps.unsubscribe(c, ps.shard, argv[1:]))
 
 
-@command("publish", arity=3, flags="pubsub loading stale fast", group="pubsub")
+@command("publish", arity=3, flags="pubsub loading stale fast", group="pubsub", route="sum")
 def publish(c, argv):
     """PUBLISH channel message"""
     return c.server.pubsub.publish(argv[1], argv[2])
 
 
-@command("spublish", arity=3, flags="pubsub loading stale fast", keys=(1, 1, 1), group="pubsub")
+@command(
+    "spublish",
+    arity=3,
+    flags="pubsub loading stale fast",
+    keys=(1, 1, 1),
+    group="pubsub",
+    route="publish",
+)
 def spublish(c, argv):
     """SPUBLISH shardchannel message"""
     return c.server.pubsub.spublish(argv[1], argv[2])
@@ -93,7 +102,9 @@ def _pattern_arg(argv: list[bytes]) -> bytes | None:
     return argv[2] if len(argv) == 3 else None
 
 
-@command("pubsub|channels", arity=-2, flags="pubsub loading stale", group="pubsub")
+@command(
+    "pubsub|channels", arity=-2, flags="pubsub loading stale", group="pubsub", route="distinct"
+)
 def pubsub_channels(c, argv):
     """PUBSUB CHANNELS [pattern]"""
     ps = c.server.pubsub
@@ -107,7 +118,7 @@ def pubsub_shardchannels(c, argv):
     return ps.active(ps.shard, _pattern_arg(argv))
 
 
-@command("pubsub|numsub", arity=-2, flags="pubsub loading stale", group="pubsub")
+@command("pubsub|numsub", arity=-2, flags="pubsub loading stale", group="pubsub", route="numsub")
 def pubsub_numsub(c, argv):
     """PUBSUB NUMSUB [channel [channel ...]]"""
     ps = c.server.pubsub
@@ -121,7 +132,7 @@ def pubsub_shardnumsub(c, argv):
     return ps.numsub(ps.shard, argv[2:])
 
 
-@command("pubsub|numpat", arity=2, flags="pubsub loading stale", group="pubsub")
+@command("pubsub|numpat", arity=2, flags="pubsub loading stale", group="pubsub", route="sum")
 def pubsub_numpat(c, argv):
     """PUBSUB NUMPAT"""
     return c.server.pubsub.numpat()

@@ -14,14 +14,14 @@ from pikadb.commands.table import COMMANDS, FLAG_ORDER, Command, command, contai
 from pikadb.config import ConfigSetError
 from pikadb.errors import CommandError
 from pikadb.protocol import OK, RawReply, Status, Verbatim
-from pikadb.storage.digest import dataset_digest, hex_digest, value_digest
+from pikadb.storage.digest import dataset_digest, digest_parts, hex_digest, value_digest
 
 NO_REPLY = RawReply(b"")
 
 # ---- DBSIZE / FLUSHDB / FLUSHALL / TIME / LASTSAVE ----
 
 
-@command("dbsize", arity=1, flags="readonly fast", group="server")
+@command("dbsize", arity=1, flags="readonly fast", group="server", route="sum")
 def dbsize(c, argv):
     """DBSIZE"""
     return c.server.engine.dbsize(c.dbindex)
@@ -32,7 +32,7 @@ def _flush_mode(argv: list[bytes]) -> None:
         raise CommandError(errors.SYNTAX)
 
 
-@command("flushdb", arity=-1, flags="write", group="server")
+@command("flushdb", arity=-1, flags="write", group="server", route="all")
 def flushdb(c, argv):
     """FLUSHDB [ASYNC|SYNC]"""
     _flush_mode(argv)
@@ -41,7 +41,7 @@ def flushdb(c, argv):
     return OK
 
 
-@command("flushall", arity=-1, flags="write", group="server")
+@command("flushall", arity=-1, flags="write", group="server", route="all")
 def flushall(c, argv):
     """FLUSHALL [ASYNC|SYNC]"""
     _flush_mode(argv)
@@ -112,7 +112,18 @@ def _debug_allowed(c) -> None:
     )
 
 
-@command("debug", arity=-2, flags="admin noscript loading stale", group="server")
+def _debug_keys(argv: list[bytes]) -> list[int]:
+    return list(range(2, len(argv))) if argv[1].lower() == b"digest-value" else []
+
+
+@command(
+    "debug",
+    arity=-2,
+    flags="admin noscript loading stale",
+    keys=_debug_keys,
+    group="server",
+    route="debug",
+)
 def debug(c, argv):
     """DEBUG SLEEP seconds | SET-ACTIVE-EXPIRE 0|1 | DIGEST | DIGEST-VALUE key [key ...] | HELP"""
     _debug_allowed(c)
@@ -120,6 +131,11 @@ def debug(c, argv):
     if sub == b"digest" and len(argv) == 2:
         now = time.time_ns() // 1_000_000
         return Status(hex_digest(dataset_digest(c.server.engine, now)))
+    if sub == b"digest-parts" and len(argv) == 2:
+        # Several workers (server/routing.py): this worker's share of DEBUG DIGEST.
+        now = time.time_ns() // 1_000_000
+        parts = digest_parts(c.server.engine, now)
+        return [x for db in sorted(parts) for x in (db, hex_digest(parts[db]).encode())]
     if sub == b"digest-value":
         now = time.time_ns() // 1_000_000
         return [Status(hex_digest(value_digest(c.db, key, now))) for key in argv[2:]]
@@ -182,7 +198,7 @@ def slowlog_len(c, argv):
     return len(c.server.slowlog.entries)
 
 
-@command("slowlog|reset", arity=2, flags="admin loading stale", group="server")
+@command("slowlog|reset", arity=2, flags="admin loading stale", group="server", route="all")
 def slowlog_reset(c, argv):
     """SLOWLOG RESET"""
     c.server.slowlog.reset()
@@ -226,7 +242,7 @@ def _config_value(c, name: str, value: str) -> str:
     return value
 
 
-@command("config|set", arity=-4, flags="admin noscript loading stale", group="server")
+@command("config|set", arity=-4, flags="admin noscript loading stale", group="server", route="all")
 def config_set(c, argv):
     """CONFIG SET parameter value [parameter value ...]"""
     if len(argv) % 2 != 0:
@@ -254,7 +270,13 @@ def config_rewrite(c, argv):
     return OK
 
 
-@command("config|resetstat", arity=2, flags="admin noscript loading stale", group="server")
+@command(
+    "config|resetstat",
+    arity=2,
+    flags="admin noscript loading stale",
+    group="server",
+    route="all",
+)
 def config_resetstat(c, argv):
     """CONFIG RESETSTAT"""
     c.server.stats.reset()
@@ -543,6 +565,17 @@ def _section_memory(c) -> list[str]:
         f"rocksdb_block_cache_size:{s.config.get('rocksdb-block-cache-size')}",
         f"rocksdb_write_buffer_size:{s.config.get('rocksdb-write-buffer-size')}",
     ]
+    # What RocksDB holds now, over this process's shards. A configured block cache is one
+    # cache shared by them all (every shard reports its whole usage): counted once. Without
+    # one, each shard has RocksDB's default cache of its own: summed.
+    shards = s.engine.shards
+    cache_used = [sh.property_int("rocksdb.block-cache-usage") for sh in shards]
+    shared = s.config.get_int("rocksdb-block-cache-size") > 0
+    lines += [
+        f"rocksdb_block_cache_usage:{max(cache_used, default=0) if shared else sum(cache_used)}",
+        "rocksdb_memtables_bytes:"
+        + str(sum(sh.property_int("rocksdb.cur-size-all-mem-tables") for sh in shards)),
+    ]
     extra = getattr(s.engine, "memory_info", None)
     if extra is not None:
         lines.extend(f"{k}:{v}" for k, v in extra().items())
@@ -697,7 +730,7 @@ def info_text(c, requested: list[bytes]) -> str:
     return "\r\n".join(parts)
 
 
-@command("info", arity=-1, flags="loading stale", group="server")
+@command("info", arity=-1, flags="loading stale", group="server", route="info")
 def info(c, argv):
     """INFO [section [section ...]]"""
     return Verbatim(info_text(c, argv[1:]))

@@ -178,7 +178,7 @@ def getex(c, argv):
     return value
 
 
-@command("mget", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="string")
+@command("mget", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="string", route="gather")
 def mget(c, argv):
     """MGET key [key ...]"""
     return c.db.mget(argv[1:], time_ns() // 1_000_000)
@@ -190,7 +190,7 @@ def _pairs(argv: list[bytes]) -> list[tuple[bytes, bytes]]:
     return list(zip(argv[1::2], argv[2::2], strict=True))
 
 
-@command("mset", arity=-3, flags="write denyoom", keys=(1, -1, 2), group="string")
+@command("mset", arity=-3, flags="write denyoom", keys=(1, -1, 2), group="string", route="pairs")
 def mset(c, argv):
     """MSET key value [key value ...]"""
     c.db.mset(_pairs(argv), time_ns() // 1_000_000)

@@ -66,6 +66,15 @@ class Command:
     is_write: bool = False
     no_auth: bool = False
     allowed_in_subscribe: bool = False
+    # With several workers (server/routing.py): how a command whose keys span workers, or
+    # a keyless command about the whole server, is spread. "" : keys on one worker only
+    # (else -CROSSSLOT), keyless commands run where the client is. For keys: "sum" (DEL:
+    # integer replies added), "gather" (MGET: array replies put back in key order),
+    # "pairs" (MSET: key-value pairs split). Keyless: "all" (run everywhere, this
+    # worker's reply), "sum", "concat" (arrays), "random", "scan", "info", ... (the
+    # combiners in server/routing.py). "here": where the client is, keys or not (shard
+    # channel subscriptions); "publish": every worker, counts summed (SPUBLISH).
+    route: str = ""
 
     @property
     def fullname(self) -> str:
@@ -109,6 +118,7 @@ def command(
     flags: str = "",
     keys: KeySpec = None,
     group: str = "generic",
+    route: str = "",
 ) -> Callable[[Handler], Handler]:
     """Register a handler (or a subcommand with 'parent|sub') in the table."""
 
@@ -126,6 +136,7 @@ def command(
             doc=(fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "",
             is_write="write" in flagset,
             no_auth="no_auth" in flagset,
+            route=route,
         )
         if "|" in cmd.name:
             parent_name, sub = cmd.name.split("|", 1)

@@ -55,10 +55,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pikadb.log import log
+from pikadb.replies import ReplyError
 from pikadb.sentinel import election, monitor
 from pikadb.sentinel.events import NOTICE, WARNING
 from pikadb.sentinel.instance import FailoverState, Flag, Instance, parse_info
-from pikadb.sentinel.link import ReplyError, mstime
+from pikadb.sentinel.link import mstime
 
 if TYPE_CHECKING:
     from pikadb.sentinel.core import Sentinel

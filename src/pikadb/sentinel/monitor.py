@@ -26,10 +26,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pikadb.replies import ReplyError
 from pikadb.sentinel.core import InstanceError
 from pikadb.sentinel.events import NOTICE, VERBOSE, WARNING
 from pikadb.sentinel.instance import Addr, FailoverState, Flag, Instance, parse_info
-from pikadb.sentinel.link import ReplyError, mstime
+from pikadb.sentinel.link import mstime
 
 if TYPE_CHECKING:
     from pikadb.sentinel.core import Sentinel

@@ -31,6 +31,8 @@ _MAX_CLIENTS_REACHED = b"-ERR max number of clients reached\r\n"
 
 
 class Client(asyncio.Protocol):
+    is_proxy = False  # server/peers.py: a client of another worker
+
     def __init__(self, server: Server) -> None:
         self.server = server
         self.id = server.next_client_id()
@@ -83,6 +85,12 @@ class Client(asyncio.Protocol):
         # woff: the binlog ids after this client's last write (WAIT, sync mode).
         self.postponed: list[bytes] | None = None
         self.woff: tuple[int, ...] | None = None
+        # Several workers (server/routing.py): waiting for another worker's reply (the
+        # pipeline behind waits too), the workers holding a proxy of this client, and
+        # the worker its transaction (WATCH, queued keys) lives on.
+        self.awaiting = False
+        self.proxied: set[int] | None = None
+        self.tx_worker: int | None = None
 
     @property
     def authenticated(self) -> bool:
@@ -164,8 +172,8 @@ class Client(asyncio.Protocol):
             room -= self.transport.get_write_buffer_size()
         more = False
         try:
-            # A blocked or postponed client's pipelined input waits.
-            while self.blocked is None and self.postponed is None:
+            # A blocked, postponed or forwarding client's pipelined input waits.
+            while self.blocked is None and self.postponed is None and not self.awaiting:
                 argv = parser.gets()
                 if argv is None:
                     break
@@ -190,7 +198,7 @@ class Client(asyncio.Protocol):
             log.warning(f"Closing client that reached max query buffer length: {self.describe()}")
             self.close_after_reply = True
         self.write(b"".join(out) if len(out) != 1 else out[0])
-        if self.close_after_reply:
+        if self.close_after_reply and not self.awaiting:
             self.close()
         elif more and not self._paused:
             # The kernel took the output at once (no pause_writing to resume us): go on
@@ -203,6 +211,7 @@ class Client(asyncio.Protocol):
         if (
             self.blocked is None
             and self.postponed is None
+            and not self.awaiting
             and not self.closed
             and not self._paused
             and self.parser.buffered()
@@ -254,8 +263,12 @@ class Client(asyncio.Protocol):
             f += "P"
         if self.multi is not None:
             f += "x"
-        if self.blocked is not None or self.postponed is not None:
-            f += "b"
+        if (
+            self.blocked is not None
+            or self.postponed is not None
+            or (self.awaiting and self.cmd is not None and "blocking" in self.cmd.flags)
+        ):
+            f += "b"  # blocked here, or on the worker owning the keys (server/routing.py)
         if self.dirty_cas:
             f += "d"
         if self.close_after_reply:

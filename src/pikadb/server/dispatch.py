@@ -1,7 +1,8 @@
 """The dispatcher: every command passes here and every policy is applied here, in one order.
 
     lookup -> auth -> arity -> no_multi -> RESP2 subscribed context -> MULTI queueing
-    -> read-only replica / stale data (replica) -> (routing: later issues) -> execute
+    -> read-only replica / stale data (replica) -> routing to the worker owning the keys
+    (several workers: server/routing.py) -> execute
 
 Handlers never re-check these. A command refused while its client is in MULTI dooms the
 transaction; a refused EXEC aborts it (commands.transactions.rejected). EXEC runs its queue
@@ -132,6 +133,23 @@ class Dispatcher:
             # CLIENT PAUSE: the command waits, with the input behind it (syncmode.py).
             syncmode.postpone(c, argv)
             return b""
+        router = server.router
+        if router is not None and not c.is_proxy:  # several workers: maybe not here
+            try:
+                reply = router.route(c, cmd, argv)
+            except CommandError as e:
+                return self.reject(e, cmd, c, argv)
+            except Exception as e:  # a routing bug must not take the connection down
+                log.warning(f"Internal error routing '{cmd.name}': {traceback.format_exc()}")
+                c.awaiting = False
+                return self.reject(
+                    CommandError(f"ERR internal error in '{cmd.name}': {type(e).__name__}: {e}"),
+                    cmd,
+                    c,
+                    argv,
+                )
+            if reply is not None:
+                return reply
         if c.multi is not None and cmd.name not in NOT_QUEUED:
             return queue(c, cmd, argv)
         if not (cmd.is_write or cmd.name == "exec"):

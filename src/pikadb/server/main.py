@@ -6,10 +6,14 @@ import asyncio
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from pikadb import __version__
 from pikadb.config import Config, ConfigError, parse_command_line
 from pikadb.log import log
+
+if TYPE_CHECKING:
+    from pikadb.server.workers import WorkerRole
 
 
 def _daemonize() -> None:
@@ -50,8 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
 
     # Import after the config parsed cleanly: a missing compiled codec is reported here.
-    from pikadb.server.server import Server
-    from pikadb.storage.engine import DataDirLocked
+    from pikadb.storage.engine import DataDirLocked, StorageError
 
     daemonize = config.get_bool("daemonize")
     if daemonize:
@@ -68,6 +71,47 @@ def main(argv: list[str] | None = None) -> None:
     if pidfile:
         _write_pidfile(pidfile)
 
+    workers = config.get_int("workers")
+    if workers > 1:
+        from pikadb.server.workers import Coordinator
+        from pikadb.storage.engine import claim_directory
+
+        path = os.path.abspath(config.get("dir"))
+        try:
+            lock, nshards = claim_directory(path, max(config.get_int("shards"), workers))
+        except (DataDirLocked, StorageError) as e:
+            log.warning(str(e))
+            print(str(e), file=sys.stderr)
+            sys.exit(1)
+        if nshards < workers:
+            log.warning(
+                f"The data directory has {nshards} shard(s): running {nshards} worker(s), "
+                f"not {workers} (a worker owns at least one shard)"
+            )
+            workers = nshards
+        if workers > 1:
+            try:
+                code = Coordinator(config, workers, run_server).run()
+            finally:
+                lock.close()
+        else:
+            lock.close()
+            code = run_server(config, None)
+    else:
+        code = run_server(config, None)
+    if pidfile:
+        try:
+            os.unlink(pidfile)
+        except OSError:
+            pass
+    sys.exit(code)
+
+
+def run_server(config: Config, worker: WorkerRole | None) -> int:
+    """One event loop serving clients: the whole server, or one worker of several."""
+    from pikadb.server.server import Server
+    from pikadb.storage.engine import DataDirLocked
+
     try:
         import uvloop
 
@@ -75,13 +119,13 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:  # uvloop is a dependency; plain asyncio still works without it
         pass
 
-    server = Server(config)
+    server = Server(config, worker)
     try:
         server.open_storage()
     except DataDirLocked as e:
         log.warning(str(e))
         print(str(e), file=sys.stderr)
-        sys.exit(1)
+        return 1
 
     async def run() -> int:
         loop = asyncio.get_running_loop()
@@ -90,13 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         return await server.serve()
 
     try:
-        code = asyncio.run(run())
+        return asyncio.run(run())
     finally:
         if server.engine is not None:
             server.engine.close()
-        if pidfile:
-            try:
-                os.unlink(pidfile)
-            except OSError:
-                pass
-    sys.exit(code)

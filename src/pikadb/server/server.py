@@ -22,6 +22,7 @@ from pikadb.replication.replica import ReplicaSide, become_replica
 from pikadb.replication.syncmode import SyncMode
 from pikadb.server.blocking import Blocking
 from pikadb.server.dispatch import Dispatcher
+from pikadb.server.listen import listen_sockets
 from pikadb.server.multi import Watches
 from pikadb.server.pubsub import PubSub
 from pikadb.server.slowlog import SlowLog
@@ -30,6 +31,9 @@ from pikadb.storage.engine import Database, Engine
 
 if TYPE_CHECKING:
     from pikadb.server.client import Client
+    from pikadb.server.peers import PeerHub
+    from pikadb.server.routing import Router
+    from pikadb.server.workers import WorkerRole
 
 
 def _repr_arg(a: bytes) -> str:
@@ -57,8 +61,13 @@ def _repr_arg(a: bytes) -> str:
 
 
 class Server:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, worker: WorkerRole | None = None) -> None:
         self.config = config
+        # Several workers (server/workers.py): this process's place among them, the channel
+        # to the others and the router deciding where each command runs. One worker: None.
+        self.worker = worker
+        self.hub: PeerHub | None = None
+        self.router: Router | None = None
         self.stats = Stats()
         self.slowlog = SlowLog()
         self.dispatcher = Dispatcher(self)
@@ -172,7 +181,11 @@ class Server:
 
     def next_client_id(self) -> int:
         self._next_client_id += 1
-        return self._next_client_id
+        w = self.worker
+        if w is None:
+            return self._next_client_id
+        # Unique across workers (CLIENT KILL ID, CLIENT UNBLOCK name any of them).
+        return self._next_client_id * w.count + w.index
 
     def client_gone(self, c: Client) -> None:
         self.clients.pop(c.id, None)
@@ -189,6 +202,8 @@ class Server:
             c.repl_link.close()
         if c.postponed is not None or c.id in self.syncmode.waiters:
             self.syncmode.client_gone(c)
+        if c.proxied:
+            self.router.client_gone(c)  # type: ignore[union-attr]
 
     def feed_monitors(self, c: Client, argv: list[bytes]) -> None:
         now = time.time()
@@ -212,8 +227,11 @@ class Server:
     def open_storage(self) -> None:
         c = self.config
         path = os.path.abspath(c.get("dir"))
+        w = self.worker
         self.engine = Engine.open(
             path,
+            owned=None if w is None else w.owns,
+            lock=w is None,
             shards=c.get_int("shards"),
             sync_writes=c.get_bool("sync-writes"),
             block_cache_size=c.get_int("rocksdb-block-cache-size"),
@@ -230,31 +248,39 @@ class Server:
         self._apply_access_tracking()
         for name in ("maxmemory-policy", "lfu-log-factor", "lfu-decay-time"):
             c.on_change(name, lambda _v: self._apply_access_tracking())
+        owned = (
+            "" if w is None else f", worker {w.index} of {w.count} owns {len(self.engine.shards)}"
+        )
         log.notice(
-            f"Storage opened at {path}: {self.engine.nshards} shard(s), {len(self._dbs)} databases"
+            f"Storage opened at {path}: {self.engine.nshards} shard(s){owned}, "
+            f"{len(self._dbs)} databases"
         )
 
     async def serve(self) -> int:
         loop = self._loop = asyncio.get_running_loop()
         port = self.config.get_int("port")
+        w = self.worker
+        if w is not None:
+            from pikadb.server.peers import PeerHub
+            from pikadb.server.routing import Router
+
+            self.hub = PeerHub(self, w.index, w.count, w.coordinator_pid)
+            await self.hub.start()
+            self.router = Router(self, self.hub, w.index, w.count, self.engine.nshards)
         binds = self.config.get("bind").split()
-        for addr in binds:
-            optional = addr.startswith("-")
-            host = addr.lstrip("-")
-            if host == "*":
-                host = "0.0.0.0"
+        if w is not None:
+            # The coordinator bound our sockets (server/workers.py).
+            for sock in w.sockets:
+                srv = await loop.create_server(self._new_client, sock=sock, backlog=511)
+                self._servers.append(srv)
+        else:
             try:
-                srv = await loop.create_server(
-                    self._new_client, host, port, reuse_address=True, backlog=511
-                )
-            except OSError as e:
-                if optional:
-                    continue
-                log.warning(
-                    f"Warning: Could not create server TCP listening socket {host}:{port}: {e}"
-                )
+                (socks,) = listen_sockets(binds, port, reuse_port=False)
+            except OSError:
                 raise SystemExit(1) from None
-            self._servers.append(srv)
+            for sock in socks:
+                srv = await loop.create_server(self._new_client, sock=sock, backlog=511)
+                self._servers.append(srv)
         log.notice(f"Ready to accept connections tcp on {' '.join(binds)}:{port}")
         self._cron_task = asyncio.create_task(self._cron())
         master = self.config.get("replicaof").split()
@@ -272,6 +298,8 @@ class Server:
     async def _shutdown(self) -> None:
         for srv in self._servers:
             srv.close()
+        if self.hub is not None:
+            self.hub.close()
         if self._cron_task is not None:
             self._cron_task.cancel()
         if self.replica_of is not None:

@@ -89,8 +89,9 @@ class Database(StringOps, HashOps, SetOps, ZsetOps):
         self.index = index
         self.pdb = pdb
         self.access = engine.access
-        self._shards = engine.shards
-        self._n = len(engine.shards)
+        self._shards = engine.shards  # owned shards only (several workers: a share)
+        self._slot_shards = engine.slot_shards
+        self._n = engine.nshards
         if self._n == 1:
             only = self._shards[0]
             self.shard_for: Callable[[bytes], Shard] = lambda key: only
@@ -98,7 +99,7 @@ class Database(StringOps, HashOps, SetOps, ZsetOps):
             self.shard_for = self._shard_by_slot
 
     def _shard_by_slot(self, key: bytes) -> Shard:
-        return self._shards[key_slot(key) % self._n]
+        return self._slot_shards[key_slot(key) % self._n]  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         return f"<Database {self.index} (physical {self.pdb})>"
@@ -327,7 +328,8 @@ class Database(StringOps, HashOps, SetOps, ZsetOps):
         out: list[bytes] = []
         expired: list[bytes] = []
         budget = max(1, count)
-        while si < self._n:
+        nlocal = len(self._shards)
+        while si < nlocal:
             start = meta_prefix(self.pdb) if last is None else meta_key(self.pdb, last) + b"\x00"
             it = self._shards[si].iterator(start, end)
             while budget and it.valid():
@@ -348,7 +350,7 @@ class Database(StringOps, HashOps, SetOps, ZsetOps):
                 break
         for k in expired:
             self._expire_on_read(k, now)
-        if si >= self._n:
+        if si >= nlocal:
             return 0, out
         return cursors.store((si, last)), out
 

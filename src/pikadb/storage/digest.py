@@ -167,8 +167,15 @@ def value_digest(db: Database, key: bytes, now: int) -> int:
 
 def dataset_digest(engine: Engine, now: int) -> int:
     """DEBUG DIGEST: every live key of every logical db."""
+    return combine_digest_parts(digest_parts(engine, now))
+
+
+def digest_parts(engine: Engine, now: int) -> dict[int, int]:
+    """Per logical db with live keys in this engine's shards: the xor of its key digests.
+    Several workers each compute theirs; combine_digest_parts() makes DEBUG DIGEST of them
+    (the per-key part is an xor, so it splits over shards; the per-db mix does not)."""
     sha1, from_bytes = _sha1, int.from_bytes
-    final = 0
+    parts: dict[int, int] = {}
     for index in range(engine.databases):
         if not engine.dbsize(index):
             continue
@@ -176,20 +183,25 @@ def dataset_digest(engine: Engine, now: int) -> int:
         start = meta_prefix(db.pdb)
         end = prefix_successor(start)
         cut = len(start)
-        db_mixed = False
         for shard in engine.shards:
             it = shard.iterator(start, end)
             valid, k, v, nxt = it.valid, it.key, it.value, it.next
             while valid():
                 meta = decode_meta(v())
                 if not meta.expire_at or meta.expire_at > now:
-                    if not db_mixed:  # a db with only expired keys is an empty one
-                        final = _mix(final, _U32.pack(index))
-                        db_mixed = True
                     key = k()[cut:]
                     d = _object(_mix_key(key), db, key, meta)
-                    final ^= from_bytes(sha1(d.to_bytes(20, "big")).digest(), "big")
+                    parts[index] = parts.get(index, 0) ^ from_bytes(
+                        sha1(d.to_bytes(20, "big")).digest(), "big"
+                    )
                 nxt()
+    return parts
+
+
+def combine_digest_parts(parts: dict[int, int]) -> int:
+    final = 0
+    for index in sorted(parts):
+        final = _mix(final, _U32.pack(index)) ^ parts[index]
     return final
 
 

@@ -47,7 +47,7 @@ from pikadb.storage.encoding import (
 )
 from pikadb.storage.reclaim import reclaim_step
 from pikadb.storage.scan import CursorTable
-from pikadb.storage.shard import Ops, Shard, ShardOpenError, rocksdb_options
+from pikadb.storage.shard import Ops, RemoteShard, Shard, ShardOpenError, rocksdb_options
 
 __all__ = ["DataDirLocked", "Database", "Engine", "StorageError"]
 
@@ -78,11 +78,38 @@ def _no_scheduler() -> None:
     raise RuntimeError("group commit is on but nothing flushes the groups")
 
 
+class DirectoryClaim:
+    """The data directory's lock, held by a coordinator whose workers open the shards."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def close(self) -> None:
+        self._engine._unlock()
+
+
+def claim_directory(path: str, shards: int) -> tuple[DirectoryClaim, int]:
+    """Lock the data directory at path and read (or create, with `shards` shards) its
+    format file, without opening any shard. -> (the claim, the directory's shard count)."""
+    holder = Engine()
+    holder.path = os.path.abspath(path)
+    os.makedirs(holder.path, exist_ok=True)
+    holder._lock()
+    try:
+        return DirectoryClaim(holder), holder._read_or_create_format(shards)
+    except BaseException:
+        holder._unlock()
+        raise
+
+
 class Engine:
     def __init__(self) -> None:  # use Engine.open()
         self.path = ""
-        self.shards: list[Shard] = []
-        self.nshards = 0
+        self.shards: list[Shard] = []  # the shards this process owns, in index order
+        self.nshards = 0  # of the data directory, owned or not
+        # shard index -> Shard, or a RemoteShard for a shard another worker owns
+        # (server/workers.py routes commands so that a handler only meets its own).
+        self.slot_shards: list[Shard | RemoteShard] = []
         self.databases = 0
         self.access = AccessTable()
         self.cursors = CursorTable()
@@ -127,7 +154,11 @@ class Engine:
         write_buffer_size: int | None = None,
         databases: int = 16,
         binlog_segment_size: int = 64 << 20,
+        owned: Callable[[int], bool] | None = None,
+        lock: bool = True,
     ) -> Engine:
+        """owned: which shard indexes this process opens (a worker's share; all when None).
+        lock: take the data directory's lock (a worker's coordinator holds it instead)."""
         if not 1 <= databases <= MAX_DATABASES:
             raise StorageError(f"databases must be between 1 and {MAX_DATABASES}")
         if shards < 1:
@@ -135,13 +166,17 @@ class Engine:
         self = cls()
         self.path = os.path.abspath(path)
         os.makedirs(self.path, exist_ok=True)
-        self._lock()
+        if lock:
+            self._lock()
         try:
             nshards = self._read_or_create_format(shards)
             cache = Cache(block_cache_size) if block_cache_size else None
             options = rocksdb_options(cache, write_buffer_size)
             self._options = options  # swap_shards reopens shards with them
             for i in range(nshards):
+                if owned is not None and not owned(i):
+                    self.slot_shards.append(RemoteShard(i))
+                    continue
                 shard_path = os.path.join(self.path, SHARDS_DIR, str(i))
                 binlog_path = os.path.join(self.path, BINLOG_DIR, str(i))
                 try:
@@ -156,6 +191,7 @@ class Engine:
                     raise StorageError(f"cannot open the binlog of shard {i}: {e}") from None
                 shard.engine = self
                 self.shards.append(shard)
+                self.slot_shards.append(shard)
             self.nshards = nshards
             self._sync_writes = sync_writes
             self.databases = databases
@@ -475,7 +511,7 @@ class Engine:
         full sync): close the shards, move the old directories aside, move the staged ones
         in, start each binlog empty after the checkpoint's applied id with the master's
         term, and reopen. The old directories are deleted once every shard reopened."""
-        assert len(staged) == self.nshards
+        assert len(staged) == len(self.shards)
         if self._compaction is not None:
             self._compaction.join()  # RocksDB must not close under a running compaction
         self.flush_groups()
@@ -492,7 +528,7 @@ class Engine:
             os.rename(staged[i], shard.path)
         for i, shard in enumerate(old):
             new = Shard(
-                i,
+                shard.index,
                 shard.path,
                 self._options,
                 self._sync_writes,
@@ -506,6 +542,7 @@ class Engine:
             new.on_group_start = shard.on_group_start
             new.group_commit = shard.group_commit
             self.shards[i] = new  # in place: every Database holds this list
+            self.slot_shards[new.index] = new
         if self.nshards == 1:
             only = self.shards[0]
             for db in self._dbs:

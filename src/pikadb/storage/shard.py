@@ -37,7 +37,7 @@ from rocksdict import (
 )
 
 from pikadb.binlog_codec import Record, encode_record
-from pikadb.errors import StorageFullError
+from pikadb.errors import CROSSSLOT, CommandError, StorageFullError
 from pikadb.log import log
 from pikadb.replication.binlog import ShardBinlog, decode_state, encode_state
 from pikadb.storage.encoding import (
@@ -463,3 +463,18 @@ class Shard:
             return int(self.rdb.property_int_value(name) or 0)
         except Exception:
             return 0
+
+
+class RemoteShard:
+    """A shard another worker owns (server/workers.py). Commands are routed so that a
+    handler meets only this worker's shards; a key that slips through (a key the command
+    table does not declare) fails its command with -CROSSSLOT instead of reaching data
+    this process does not hold."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __getattr__(self, name: str) -> object:
+        raise CommandError(CROSSSLOT)

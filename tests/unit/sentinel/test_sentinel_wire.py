@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sentinel_helpers import MYID, add_replica, add_sentinel
 
+from pikadb.replies import ReplyError, ReplyReader
 from pikadb.sentinel import monitor
 from pikadb.sentinel.instance import Flag, parse_info
-from pikadb.sentinel.link import ReplyError, ReplyReader
 
 # ---- ReplyReader ----
 

@@ -1,0 +1,293 @@
+"""The channel between the workers of one pikad (workers > 1): requests for keys another
+worker owns, and that worker's replies.
+
+Each worker listens on a unix stream socket in Linux's abstract namespace (no file to clean
+up, no path-length limit) named after the coordinator's pid and the port, and connects to
+each other worker on first use. Frames are msgpack arrays:
+
+    [REQUEST, req_id, origin client id, db, proto, [argv, ...]]   -> [REPLY, req_id, bytes]
+    [GONE, origin client id]          the origin's connection closed: drop its proxy
+    [NOTIFY, kind, payload]           fire and forget (Pub/Sub delivery, ...)
+
+A request carries one command, or a whole transaction (MULTI ... EXEC) whose reply is the
+last command's. The owner runs it for a ProxyClient standing for the origin's client, so
+blocking commands, WATCH and MULTI behave as for a local client: the reply comes back when
+the proxy is answered (at once, or when a BLPOP is served). Frames leaving a worker are
+gathered per event-loop turn and written in one call per peer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import msgpack
+
+from pikadb.log import log
+from pikadb.server.client import Client
+
+if TYPE_CHECKING:
+    from pikadb.server.server import Server
+
+REQUEST, REPLY, GONE, NOTIFY = 0, 1, 2, 3
+
+ReplyHandler = Callable[[bytes | None], None]  # None: the peer went away, outcome unknown
+
+CONNECT_PATIENCE_S = 10.0  # how long requests wait for a restarting worker
+
+
+def socket_name(coordinator_pid: int, port: int, index: int) -> str:
+    return f"\0pikadb.{coordinator_pid}.{port}.w{index}"
+
+
+class ProxyClient(Client):
+    """On the owning worker: the client of another worker whose commands it runs. Its
+    output goes back over the channel as the reply to the request in flight."""
+
+    is_proxy = True
+
+    def __init__(self, server: Server, link: PeerLink, origin_id: int) -> None:
+        super().__init__(server)
+        self.link = link
+        self.origin_id = origin_id
+        self.authenticated = True  # the origin checked AUTH
+        self.req_id: int | None = None
+        self.peer = f"worker{link.remote_index}"
+
+    def write(self, data: bytes) -> None:
+        if data and not self.closed:
+            if self.server.engine.pending:
+                self.server.defer_output(self, data)
+                return
+            self.send(data)
+
+    def send(self, data: bytes) -> None:
+        req = self.req_id
+        if req is None or self.closed:
+            return  # nobody waits (the origin's client went away meanwhile)
+        self.req_id = None
+        self.link.send([REPLY, req, data])
+
+    def close(self) -> None:
+        self.closed = True
+
+    def kind(self) -> str:
+        return "normal"
+
+
+class PeerLink(asyncio.Protocol):
+    """One connection between two workers. Requests flow from the side that connected;
+    replies flow back. Both sides run this protocol."""
+
+    def __init__(self, hub: PeerHub, remote_index: int = -1) -> None:
+        self.hub = hub
+        self.remote_index = remote_index
+        self.transport: asyncio.Transport | None = None
+        self.unpacker = msgpack.Unpacker(raw=False, max_buffer_size=1 << 31)
+        self.out: list[bytes] = []
+        self.proxies: dict[int, ProxyClient] = {}
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.hub.link_lost(self)
+        server = self.hub.server
+        for proxy in self.proxies.values():
+            proxy.closed = True
+            server.client_gone(proxy)
+        self.proxies.clear()
+
+    def send(self, frame: list) -> None:
+        if self.closed:
+            return
+        if not self.out:
+            self.hub.flush_soon(self)
+        self.out.append(msgpack.packb(frame, use_bin_type=True))
+
+    def flush(self) -> None:
+        if self.out and self.transport is not None and not self.closed:
+            data = b"".join(self.out)
+            self.out = []
+            self.transport.write(data)
+
+    def data_received(self, data: bytes) -> None:
+        self.unpacker.feed(data)
+        hub = self.hub
+        for frame in self.unpacker:
+            kind = frame[0]
+            if kind == REQUEST:
+                self._request(frame)
+            elif kind == REPLY:
+                hub.replied(self, frame[1], frame[2])
+            elif kind == GONE:
+                proxy = self.proxies.pop(frame[1], None)
+                if proxy is not None:
+                    proxy.closed = True
+                    hub.server.client_gone(proxy)
+            elif kind == NOTIFY:
+                hub.notified(frame[1], frame[2])
+
+    def _request(self, frame: list) -> None:
+        _, req_id, origin_id, db, proto, argvs = frame
+        if self.remote_index < 0:
+            self.remote_index = -2  # an accepted link: its proxies are named by the origin
+        server = self.hub.server
+        proxy = self.proxies.get(origin_id)
+        if proxy is None:
+            proxy = self.proxies[origin_id] = ProxyClient(server, self, origin_id)
+        if proxy.dbindex != db:
+            proxy.dbindex = db
+            proxy.db = server.database(db)
+        proxy.proto = proto
+        proxy.req_id = req_id
+        dispatch = server.dispatcher.call
+        blocking = server.blocking
+        reply = b""
+        for argv in argvs:
+            reply = dispatch(proxy, argv)
+            if blocking.ready:
+                blocking.serve_ready()
+        if proxy.blocked is None and proxy.postponed is None:
+            proxy.write(reply)
+
+
+class PeerHub:
+    """This worker's end of the channel: the listening socket, links to the other workers,
+    and the requests waiting for their replies."""
+
+    def __init__(self, server: Server, index: int, count: int, coordinator_pid: int) -> None:
+        self.server = server
+        self.index = index
+        self.count = count
+        self.coordinator_pid = coordinator_pid
+        self.port = server.config.get_int("port")
+        self._links: dict[int, PeerLink] = {}
+        self._connecting: dict[int, asyncio.Task] = {}
+        self._queued: dict[int, list[list]] = {}  # frames waiting for a link
+        self._pending: dict[int, tuple[PeerLink | int, ReplyHandler]] = {}
+        self._ids = itertools.count(1)
+        self._dirty: list[PeerLink] = []
+        self._flush_scheduled = False
+        self._server: asyncio.AbstractServer | None = None
+        self.notify_handlers: dict[str, Callable[[object], None]] = {}
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        # The socket is made here: uvloop refuses abstract names given as a path.
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(socket_name(self.coordinator_pid, self.port, self.index))
+        sock.listen(128)
+        sock.setblocking(False)
+        self._server = await loop.create_unix_server(lambda: PeerLink(self), sock=sock)
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for link in list(self._links.values()):
+            if link.transport is not None:
+                link.transport.abort()
+
+    # ---- sending ----
+
+    def flush_soon(self, link: PeerLink) -> None:
+        self._dirty.append(link)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        dirty, self._dirty = self._dirty, []
+        for link in dirty:
+            link.flush()
+
+    def request(
+        self, worker: int, client_id: int, db: int, proto: int, argvs: list, done: ReplyHandler
+    ) -> None:
+        """Run argvs on worker for our client client_id; done(reply bytes) when answered,
+        done(None) if the worker went away first (the outcome is unknown)."""
+        req_id = next(self._ids)
+        self._pending[req_id] = (worker, done)
+        self._send(worker, [REQUEST, req_id, client_id, db, proto, argvs])
+
+    def gone(self, worker: int, client_id: int) -> None:
+        link = self._links.get(worker)
+        if link is not None:
+            link.send([GONE, client_id])
+
+    def notify_all(self, kind: str, payload: object) -> None:
+        for w in range(self.count):
+            if w != self.index:
+                self._send(w, [NOTIFY, kind, payload])
+
+    def _send(self, worker: int, frame: list) -> None:
+        link = self._links.get(worker)
+        if link is not None and not link.closed:
+            link.send(frame)
+            return
+        self._queued.setdefault(worker, []).append(frame)
+        if worker not in self._connecting:
+            self._connecting[worker] = asyncio.get_running_loop().create_task(self._connect(worker))
+
+    async def _connect(self, worker: int) -> None:
+        loop = asyncio.get_running_loop()
+        name = socket_name(self.coordinator_pid, self.port, worker)
+        deadline = loop.time() + CONNECT_PATIENCE_S
+        try:
+            while True:
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    sock.connect(name)  # a local socket: accepted or refused at once
+                    sock.setblocking(False)
+                    _, link = await loop.create_unix_connection(
+                        lambda: PeerLink(self, worker), sock=sock
+                    )
+                    break
+                except OSError as e:
+                    sock.close()
+                    if loop.time() > deadline:
+                        log.warning(f"worker {worker} unreachable: {e}")
+                        self._fail_queued(worker)
+                        return
+                    await asyncio.sleep(0.05)
+            self._links[worker] = link
+            for frame in self._queued.pop(worker, []):
+                link.send(frame)
+        finally:
+            self._connecting.pop(worker, None)
+
+    def _fail_queued(self, worker: int) -> None:
+        for frame in self._queued.pop(worker, []):
+            if frame[0] == REQUEST:
+                entry = self._pending.pop(frame[1], None)
+                if entry is not None:
+                    entry[1](None)
+
+    # ---- receiving ----
+
+    def replied(self, link: PeerLink, req_id: int, data: bytes) -> None:
+        entry = self._pending.pop(req_id, None)
+        if entry is not None:
+            entry[1](data)
+
+    def notified(self, kind: str, payload: object) -> None:
+        handler = self.notify_handlers.get(kind)
+        if handler is not None:
+            handler(payload)
+
+    def link_lost(self, link: PeerLink) -> None:
+        worker = link.remote_index
+        if worker >= 0 and self._links.get(worker) is link:
+            del self._links[worker]
+            log.warning(f"Lost the link to worker {worker}")
+            # Requests in flight on it: executed or not, nobody can tell.
+            for req_id, (w, done) in list(self._pending.items()):
+                if w == worker and not any(f[1] == req_id for f in self._queued.get(w, [])):
+                    del self._pending[req_id]
+                    done(None)

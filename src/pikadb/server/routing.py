@@ -1,0 +1,526 @@
+"""Where a command runs when pikad has several workers (server/workers.py).
+
+A key's shard is crc16(hash tag or key) % shards, and shard s belongs to worker
+s % workers. The dispatcher asks route() about every command that passed its policies:
+
+* keys all on this worker, or no keys: run here (None);
+* keys all on one other worker: forward the command there (server/peers.py); the client
+  waits for that reply before its next command runs, so replies keep their order;
+* keys on several workers: commands that are sums of per-key work are split per worker
+  and their replies combined (the command table's `route`: DEL/EXISTS/TOUCH/UNLINK sum,
+  MGET gathers, MSET splits its pairs); any other command answers -CROSSSLOT, as Redis
+  Cluster does, since one process must hold all its keys to keep it atomic. Hash tags
+  ({user1}:a, {user1}:b) keep keys together.
+* keyless commands about the whole keyspace or server are run on every worker and their
+  replies combined (the table's `route`: DBSIZE sums, KEYS concatenates, FLUSHALL and
+  CONFIG SET run everywhere, SCAN walks the workers in turn, ...).
+
+MULTI/EXEC and WATCH: a transaction lives on the worker that owns its keys. Its queued
+commands and WATCHed keys must all belong to one worker (otherwise the command is refused
+with -CROSSSLOT, which dooms the transaction); EXEC then runs MULTI ... EXEC there in one
+request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pikadb import errors
+from pikadb.errors import CommandError
+from pikadb.keycodec import key_slot
+from pikadb.protocol import ErrorReply, Status, Verbatim, encode
+from pikadb.replies import ReplyError, ReplyReader
+from pikadb.storage.digest import combine_digest_parts, hex_digest
+
+if TYPE_CHECKING:
+    from pikadb.commands.table import Command
+    from pikadb.server.client import Client
+    from pikadb.server.peers import PeerHub
+    from pikadb.server.server import Server
+
+# Requests that leave this worker never carry these: they are answered where the client is.
+_TX_LOCAL = frozenset({"multi", "discard", "unwatch", "reset", "quit"})
+WORKER_GONE = "ERR the worker owning this key restarted; the command's outcome is unknown, retry it"
+
+
+def parse_reply(data: bytes) -> Any:
+    reader = ReplyReader()
+    reader.feed(data)
+    return reader.gets()
+
+
+def _to_reply(value: Any) -> Any:
+    """A parsed RESP2 reply back into what encode() takes."""
+    if isinstance(value, ReplyError):
+        return ErrorReply(str(value))
+    if isinstance(value, str):
+        return Status(value)
+    if isinstance(value, list):
+        return [_to_reply(v) for v in value]
+    return value
+
+
+class Gather:
+    """Replies of the pieces of one command, combined when the last arrives."""
+
+    __slots__ = ("c", "combine", "errors_too", "missing", "parts", "router")
+
+    def __init__(
+        self,
+        router: Router,
+        c: Client,
+        n: int,
+        combine: Callable[[list[Any]], Any],
+        errors_too: bool = False,
+    ) -> None:
+        self.router = router
+        self.c = c
+        self.parts: list[Any] = [None] * n
+        self.missing = n
+        self.combine = combine
+        self.errors_too = errors_too  # combine() judges error replies itself
+
+    def put(self, i: int, data: bytes | None) -> None:
+        self.parts[i] = ReplyError(WORKER_GONE) if data is None else parse_reply(data)
+        self.missing -= 1
+        if self.missing == 0:
+            for p in self.parts:
+                if isinstance(p, ReplyError) and (not self.errors_too or str(p) == WORKER_GONE):
+                    self.router.answer(self.c, ErrorReply(str(p)))
+                    return
+            try:
+                value = self.combine(self.parts)
+            except CommandError as e:
+                value = ErrorReply(e.text)
+            self.router.answer(self.c, value)
+
+
+# ---- combining the replies of every worker to a keyless command (the table's `route`) ----
+
+
+def _sum(parts: list[Any]) -> Any:
+    return sum(parts)
+
+
+def _concat(parts: list[Any]) -> Any:
+    return [x for p in parts for x in p]
+
+
+def _random(parts: list[Any]) -> Any:
+    found = [p for p in parts if p is not None]
+    return random.choice(found) if found else None
+
+
+def _client_lines(parts: list[Any]) -> Any:
+    """CLIENT LIST: every worker's clients, by id as Redis lists them."""
+    lines = [ln for p in parts for ln in p.decode("utf-8", "replace").splitlines() if ln]
+    lines.sort(key=lambda ln: int(ln[3 : ln.index(" ")]) if ln.startswith("id=") else 0)
+    return Verbatim("".join(ln + "\n" for ln in lines))
+
+
+def _client_kill(parts: list[Any]) -> Any:
+    """CLIENT KILL: the filter form counts kills everywhere; the old addr form succeeds
+    where the client is."""
+    if all(isinstance(p, int) for p in parts):
+        return sum(parts)
+    for p in parts:
+        if p == "OK":
+            return Status("OK")
+    return ErrorReply(str(next(p for p in parts if isinstance(p, ReplyError))))
+
+
+def _numsub(parts: list[Any]) -> Any:
+    """PUBSUB NUMSUB: channel, count pairs summed over workers, in the asked order."""
+    out = list(parts[0])
+    for p in parts[1:]:
+        for i in range(1, len(out), 2):
+            out[i] += p[i]
+    return out
+
+
+def _digest(parts: list[Any]) -> Any:
+    """DEBUG DIGEST from the per-db xors of every worker (storage/digest.py)."""
+    merged: dict[int, int] = {}
+    for p in parts:
+        for i in range(0, len(p), 2):
+            merged[p[i]] = merged.get(p[i], 0) ^ int(p[i + 1], 16)
+    return Status(hex_digest(combine_digest_parts(merged)))
+
+
+def _distinct(parts: list[Any]) -> Any:
+    return list(dict.fromkeys(x for p in parts for x in p))
+
+
+# INFO fields that are per-worker counts: the server's figure is their sum.
+_INFO_SUMS = frozenset(
+    [
+        "connected_clients",
+        "blocked_clients",
+        "tracking_clients",
+        "clients_in_timeout_table",
+        "pubsub_clients",
+        "watching_clients",
+        "total_blocking_keys",
+        "total_watched_keys",
+        "total_connections_received",
+        "total_commands_processed",
+        "instantaneous_ops_per_sec",
+        "total_net_input_bytes",
+        "total_net_output_bytes",
+        "total_net_repl_input_bytes",
+        "total_net_repl_output_bytes",
+        "rejected_connections",
+        "expired_keys",
+        "evicted_keys",
+        "keyspace_hits",
+        "keyspace_misses",
+        "pubsub_channels",
+        "pubsub_patterns",
+        "pubsub_shardchannels",
+        "total_error_replies",
+        "total_reads_processed",
+        "total_writes_processed",
+        "used_memory",
+        "used_memory_rss",
+        "used_memory_peak",
+        "forwarded_commands",
+    ]
+)
+
+
+def _info(parts: list[Any]) -> Any:
+    """INFO: this worker's text with the per-worker counts summed and the keyspace of all."""
+    texts = [p.decode("utf-8", "replace") for p in parts]
+    sums: dict[str, int] = {}
+    keyspace: dict[str, list[int]] = {}
+    for text in texts:
+        for line in text.split("\r\n"):
+            name, sep, value = line.partition(":")
+            if not sep:
+                continue
+            if name in _INFO_SUMS:
+                try:
+                    sums[name] = sums.get(name, 0) + int(value)
+                except ValueError:
+                    pass
+            elif name.startswith("db") and name[2:].isdigit() and value.startswith("keys="):
+                fields = dict(f.split("=", 1) for f in value.split(","))
+                k = keyspace.setdefault(name, [0, 0, 0])
+                k[0] += int(fields["keys"])
+                k[1] += int(fields["expires"])
+                k[2] = max(k[2], int(fields["avg_ttl"]))
+    out = []
+    in_keyspace = False
+    for line in texts[0].split("\r\n"):
+        if in_keyspace and (not line or line.startswith("# ")):
+            out.extend(_keyspace_lines(keyspace))  # the section ends: every worker's dbs
+            in_keyspace = False
+        if line == "# Keyspace":
+            in_keyspace = True
+            out.append(line)
+            continue
+        name, sep, _ = line.partition(":")
+        if in_keyspace and sep:
+            continue
+        if sep and name in sums:
+            line = f"{name}:{sums[name]}"
+        out.append(line)
+    if in_keyspace:
+        out.extend(_keyspace_lines(keyspace))
+    return Verbatim("\r\n".join(out))
+
+
+def _keyspace_lines(keyspace: dict[str, list[int]]) -> list[str]:
+    return [
+        f"{db}:keys={k},expires={e},avg_ttl={t}"
+        for db, (k, e, t) in sorted(keyspace.items(), key=lambda kv: int(kv[0][2:]))
+    ]
+
+
+COMBINE: dict[str, Callable[[list[Any]], Any]] = {
+    "sum": _sum,
+    "concat": _concat,
+    "distinct": _distinct,
+    "random": _random,
+    "client-list": _client_lines,
+    "client-kill": _client_kill,
+    "numsub": _numsub,
+    "info": _info,
+}
+ERRORS_TOO = frozenset({"client-kill"})
+
+
+class Router:
+    def __init__(self, server: Server, hub: PeerHub, index: int, count: int, nshards: int):
+        self.server = server
+        self.hub = hub
+        self.index = index
+        self.count = count
+        self.nshards = nshards
+        self.forwarded = 0  # commands sent to other workers (INFO)
+
+    def owner(self, key: bytes) -> int:
+        return (key_slot(key) % self.nshards) % self.count
+
+    def owners(self, cmd: Command, argv: list[bytes]) -> set[int]:
+        return {self.owner(argv[i]) for i in cmd.key_indexes(argv)}
+
+    # ---- the dispatcher's question ----
+
+    def route(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
+        """None: run here. Otherwise the reply (b"" while the client waits for it). Raises
+        CommandError (-CROSSSLOT) for keys that cannot be served together."""
+        if c.multi is not None:
+            return self._in_multi(c, cmd, argv)
+        name = cmd.name
+        if name in _TX_LOCAL:
+            if name != "multi":
+                self._drop_remote_watch(c)
+            return None
+        policy = cmd.route
+        if policy == "here":  # the client's own state (SSUBSCRIBE): where the client is
+            return None
+        if policy == "publish":  # subscribers are on every worker
+            return self._everywhere(c, cmd, argv, "sum")
+        if policy == "debug":  # DIGEST: every worker's share; DIGEST-VALUE: by key
+            sub = argv[1].lower()
+            if sub == b"digest" and len(argv) == 2:
+                pieces = [(w, [argv[0], b"DIGEST-PARTS"]) for w in range(self.count)]
+                return self._gather(c, pieces, _digest)
+            policy = "gather" if sub == b"digest-value" else ""
+        if cmd.keys is not None:
+            owners = self.owners(cmd, argv)
+            if name == "watch":
+                return self._watch(c, cmd, argv, owners)
+            if not owners or owners == {self.index}:
+                return None
+            if len(owners) == 1:
+                return self.forward(c, owners.pop(), [argv])
+            if not policy:
+                raise CommandError(errors.CROSSSLOT)
+            return self._split(c, cmd, argv, policy)
+        if not policy:
+            return None
+        return self._everywhere(c, cmd, argv, policy)
+
+    # ---- forwarding ----
+
+    def forward(self, c: Client, worker: int, argvs: list[list[bytes]]) -> bytes:
+        c.awaiting = True
+        if c.proxied is None:
+            c.proxied = set()
+        c.proxied.add(worker)
+        self.forwarded += 1
+
+        def done(data: bytes | None) -> None:
+            if data is None:
+                self.answer(c, ErrorReply(WORKER_GONE))
+            else:
+                self.answer_raw(c, data)
+
+        self.hub.request(worker, c.id, c.dbindex, c.proto, argvs, done)
+        return b""
+
+    def answer_raw(self, c: Client, data: bytes) -> None:
+        c.awaiting = False
+        if c.closed:
+            return
+        c.write(data)
+        if c.close_after_reply:  # CLIENT KILL of itself, QUIT: after this reply
+            c.close()
+            return
+        blocking = self.server.blocking
+        if blocking.ready:
+            blocking.serve_ready()
+        c.resume()
+
+    def answer(self, c: Client, value: Any) -> None:
+        self.answer_raw(c, encode(value, c.proto))
+
+    def client_gone(self, c: Client) -> None:
+        if c.proxied:
+            for w in c.proxied:
+                self.hub.gone(w, c.id)
+
+    def _ask(self, c: Client, worker: int, argv: list[bytes], done: Callable) -> None:
+        """One piece of a split or broadcast command, answered in RESP2 for combining."""
+        if worker == self.index:
+            saved = c.proto
+            c.proto = 2
+            try:
+                reply = self.server.dispatcher.execute(c, c.cmd, argv)  # type: ignore[arg-type]
+            finally:
+                c.proto = saved
+            # Answered on the next turn, never from inside the dispatcher: the replies of
+            # the commands before this one in the client's read are not written yet.
+            asyncio.get_running_loop().call_soon(done, reply)
+            return
+        if c.proxied is None:
+            c.proxied = set()
+        c.proxied.add(worker)
+        self.hub.request(worker, c.id, c.dbindex, 2, [argv], done)
+
+    def _gather(
+        self,
+        c: Client,
+        pieces: list[tuple[int, list[bytes]]],
+        combine: Callable,
+        errors_too: bool = False,
+    ) -> bytes:
+        c.awaiting = True
+        g = Gather(self, c, len(pieces), combine, errors_too)
+        for i, (worker, argv) in enumerate(pieces):
+            self._ask(c, worker, argv, lambda data, i=i: g.put(i, data))
+        return b""
+
+    # ---- keys on several workers ----
+
+    def _split(self, c: Client, cmd: Command, argv: list[bytes], policy: str) -> bytes:
+        step = 2 if policy == "pairs" else 1
+        indexes = cmd.key_indexes(argv)
+        head = argv[: indexes[0]]  # the command (and subcommand) before the first key
+        by_worker: dict[int, list[int]] = {}
+        for i in indexes:
+            by_worker.setdefault(self.owner(argv[i]), []).append(i)
+        pieces = []
+        for w, idxs in by_worker.items():
+            sub = list(head)
+            for i in idxs:
+                sub.extend(argv[i : i + step])
+            pieces.append((w, sub))
+        if policy == "sum":
+            return self._gather(c, pieces, _sum)
+        if policy == "pairs":
+            return self._gather(c, pieces, lambda parts: _to_reply(parts[0]))
+        if policy == "gather":
+            slots = list(by_worker.values())
+
+            first = indexes[0]
+
+            def combine(parts: list[Any]) -> Any:
+                out: list[Any] = [None] * (len(argv) - first)
+                for idxs, values in zip(slots, parts, strict=True):
+                    for i, v in zip(idxs, values, strict=True):
+                        out[i - first] = _to_reply(v)
+                return out
+
+            return self._gather(c, pieces, combine)
+        raise CommandError(errors.CROSSSLOT)
+
+    # ---- keyless commands about every worker ----
+
+    def _everywhere(self, c: Client, cmd: Command, argv: list[bytes], policy: str) -> bytes:
+        if policy == "scan":
+            return self._scan(c, argv)
+        if policy == "all":
+            mine = self.index
+
+            def combine(parts: list[Any]) -> Any:
+                return _to_reply(parts[mine])
+
+        else:
+            combine = COMBINE[policy]
+        pieces = [(w, argv) for w in range(self.count)]
+        return self._gather(c, pieces, combine, errors_too=policy in ERRORS_TOO)
+
+    def _scan(self, c: Client, argv: list[bytes]) -> bytes | None:
+        """SCAN walks worker 0's shards, then worker 1's, ...: a cursor names the worker
+        whose cursor table holds its position (cursor % workers); cursors 1..workers-1
+        start a worker's walk. A walk that ends with room left in the page goes on with
+        the next worker's, so a small keyspace comes back in one page as from Redis."""
+        raw = argv[1]
+        if not raw.isdigit() or int(raw) >= 1 << 64:
+            return None  # the handler reports the invalid cursor
+        cursor = int(raw)
+        n = self.count
+        worker = cursor % n if cursor >= n else cursor
+        count = 10
+        for i in range(2, len(argv) - 1, 2):
+            if argv[i].lower() == b"count" and argv[i + 1].isdigit():
+                count = max(1, int(argv[i + 1]))
+        c.awaiting = True
+        found: list[Any] = []
+
+        def ask(w: int, sub_cursor: int) -> None:
+            sub = list(argv)
+            sub[1] = b"%d" % sub_cursor
+            self._ask(c, w, sub, lambda data, w=w: got(w, data))
+
+        def got(w: int, data: bytes | None) -> None:
+            value = ReplyError(WORKER_GONE) if data is None else parse_reply(data)
+            if isinstance(value, ReplyError):
+                self.answer(c, ErrorReply(str(value)))
+                return
+            nxt, keys = int(value[0]), value[1]
+            found.extend(keys)
+            if nxt:
+                self.answer(c, [b"%d" % (nxt * n + w), found])
+            elif w + 1 >= n:
+                self.answer(c, [b"0", found])
+            elif len(found) < count:
+                ask(w + 1, 0)
+            else:
+                self.answer(c, [b"%d" % (w + 1), found])
+
+        ask(worker, 0 if cursor < n else cursor // n)
+        return b""
+
+    # ---- transactions ----
+
+    def _tx_worker(self, c: Client) -> int | None:
+        """The worker holding c's WATCHes or queued keys so far (None: not decided)."""
+        if c.watched_keys:
+            return self.index
+        return c.tx_worker
+
+    def _watch(self, c: Client, cmd: Command, argv: list[bytes], owners: set[int]) -> bytes | None:
+        if len(owners) > 1:
+            raise CommandError(errors.CROSSSLOT)
+        (w,) = owners
+        current = self._tx_worker(c)
+        if current is not None and current != w:
+            raise CommandError(errors.CROSSSLOT)
+        if w == self.index:
+            return None
+        c.tx_worker = w
+        return self.forward(c, w, [argv])
+
+    def _in_multi(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
+        name = cmd.name
+        if name == "exec":
+            w = c.tx_worker
+            if w is None or w == self.index or c.multi.doomed:  # type: ignore[union-attr]
+                self._drop_remote_watch(c)
+                return None
+            queued = [a for _, a in c.multi.commands]  # type: ignore[union-attr]
+            c.multi = None
+            c.tx_worker = None
+            return self.forward(c, w, [[b"MULTI"], *queued, argv])
+        if name == "discard" or name == "reset":
+            self._drop_remote_watch(c)
+            return None
+        if name in ("multi", "watch", "quit"):
+            return None
+        if cmd.route == "here":
+            return None
+        if cmd.keys is None or cmd.route == "publish":
+            if cmd.route:
+                raise CommandError(errors.CROSSSLOT)  # about every worker: not atomic
+            return None
+        owners = self.owners(cmd, argv)
+        if not owners:
+            return None
+        current = self._tx_worker(c)
+        if len(owners) > 1 or (current is not None and owners != {current}):
+            raise CommandError(errors.CROSSSLOT)
+        c.tx_worker = owners.pop()
+        return None
+
+    def _drop_remote_watch(self, c: Client) -> None:
+        w = c.tx_worker
+        c.tx_worker = None
+        if w is not None and w != self.index:
+            self.hub.request(w, c.id, c.dbindex, 2, [[b"UNWATCH"]], lambda _d: None)
