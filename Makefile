@@ -5,7 +5,13 @@
 #   make test-shards  the integration suite again with every pikad started with --shards $(SHARDS)
 #   make dev          build the Cython extensions in place (src/pikadb/*.so) for iterative work;
 #                     then run things with PYTHONPATH=src
-#   make bench        pikad vs redis-server throughput (python -m bench.compare)
+#   make bench        pikad vs redis-server in one run (python -m bench.compare): redis-benchmark
+#                     rps and p50/p99 per test at -P 1 and 16 for pikad --workers 1 and 2, RSS
+#                     after loading BENCH_KEYS keys; a table, bench-compare.png (matplotlib:
+#                     pip install .[bench]); BENCH_ARGS adds options (--quick, --json PATH, ...)
+#   make bench-codecs   the Cython codec micro-benchmarks (bench/test_*_bench.py), compared with
+#                     the saved baseline bench/baselines/codecs.json (printed; nothing asserted)
+#   make bench-baseline runs them and saves bench/baselines/codecs.json anew (commit it)
 #
 # Works unattended (CI=true, no stdin); any failure stops make with a non-zero status.
 # The test targets run with PYTHONPATH unset, so they test the INSTALLED package, the one
@@ -13,6 +19,14 @@
 
 PYTHON ?= $(shell command -v python >/dev/null 2>&1 && echo python || echo python3)
 SHARDS ?= 3
+# make bench: keys loaded for the memory figures (the issue's figure: 10000000), extra options.
+BENCH_KEYS ?= 1000000
+BENCH_ARGS ?=
+BENCH_BASELINE := bench/baselines/codecs.json
+# pytest-benchmark over bench/; the pyproject addopts disable benchmarks, so enable them.
+BENCH_PYTEST := $(PYTHON) -m pytest bench/ -q --benchmark-enable --benchmark-only \
+	--benchmark-sort=fullname --benchmark-group-by=fullname \
+	--benchmark-columns=min,median,mean,stddev,ops,rounds
 # 1: `make test` also runs the sharded integration suite (test-shards).
 TEST_WITH_SHARDS ?= 1
 PYTEST_ARGS ?=
@@ -30,7 +44,7 @@ RUN := env -u PYTHONPATH
 
 .NOTPARALLEL:
 .PHONY: test system-deps python-deps install check-installed lint pytest test-shards \
-	test-shards-run dev bench clean
+	test-shards-run dev bench bench-codecs bench-baseline clean
 
 test: install lint pytest $(if $(filter 1,$(TEST_WITH_SHARDS)),test-shards-run)
 
@@ -88,7 +102,23 @@ dev:
 	$(PYTHON) setup.py build_ext --inplace
 
 bench:
-	$(PYTHON) -m bench.compare
+	$(PYTHON) -m bench.compare --workers 1,2 --keys $(BENCH_KEYS) $(BENCH_ARGS)
+
+# Benchmarks measure, they do not assert: the comparison is printed (each group: the saved
+# baseline's row and NOW's), never failed on. Not part of `make test` nor of CI.
+bench-codecs:
+	@test -f $(BENCH_BASELINE) || { echo "no $(BENCH_BASELINE): run make bench-baseline"; exit 1; }
+	$(BENCH_PYTEST) --benchmark-compare=$(BENCH_BASELINE)
+
+# pytest-benchmark numbers its saves (0001_baseline.json, ...) under a per-platform folder:
+# save into a scratch storage, then move the file to its fixed name.
+bench-baseline:
+	rm -rf bench/baselines/.save
+	$(BENCH_PYTEST) --benchmark-storage=file://bench/baselines/.save --benchmark-save=baseline
+	mkdir -p bench/baselines
+	mv bench/baselines/.save/*/0001_baseline.json $(BENCH_BASELINE)
+	rm -rf bench/baselines/.save
+	@echo "saved $(BENCH_BASELINE)"
 
 clean:
 	rm -rf build dist .eggs src/*.egg-info src/pikadb/*.so cext/*.c cext/*.html

@@ -126,3 +126,29 @@ def test_requirepass_gates_commands(pikad_factory):
     with server.raw() as r:
         assert r.call("AUTH", "default", "pw") == b"OK"
         assert r.call("GET", "a") == b"1"
+
+
+def test_info_memory_reports_rocksdb_cache_and_memtables(pikad_factory):
+    server = pikad_factory(rocksdb_block_cache_size="8mb", rocksdb_write_buffer_size="1mb")
+    c = server.client()
+    mem = c.info("memory")
+    assert mem["rocksdb_block_cache_size"] == 8 << 20
+    assert mem["rocksdb_write_buffer_size"] == 1 << 20
+    # 5 MB of values: memtables of 1 MB fill and flush to SST files, whose blocks the GETs
+    # below then bring into the block cache.
+    pipe = c.pipeline(transaction=False)
+    for i in range(5000):
+        pipe.set(f"mem:{i}", b"%04d" % i * 250)
+    pipe.execute()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        pipe = c.pipeline(transaction=False)
+        for i in range(0, 5000, 7):
+            pipe.get(f"mem:{i}")
+        assert pipe.execute()[:2] == [b"0000" * 250, b"0007" * 250]
+        mem = c.info("memory")
+        if mem["rocksdb_block_cache_usage"] > 0:
+            break
+        time.sleep(0.1)
+    assert 0 < mem["rocksdb_block_cache_usage"] <= 8 << 20, mem
+    assert mem["rocksdb_memtables_bytes"] > 0, mem
