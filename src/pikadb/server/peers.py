@@ -5,7 +5,7 @@ Each worker listens on a unix stream socket in Linux's abstract namespace (no fi
 up, no path-length limit) named after the coordinator's pid and the port, and connects to
 each other worker on first use. Frames are msgpack arrays:
 
-    [REQUEST, req_id, origin client id, db, proto, [argv, ...]]   -> [REPLY, req_id, bytes]
+    [REQUEST, req_id, origin client id, db, proto, [argv, ...], peer] -> [REPLY, req_id, bytes]
     [GONE, origin client id]          the origin's connection closed: drop its proxy
     [NOTIFY, kind, payload]           fire and forget (Pub/Sub delivery, ...)
 
@@ -134,7 +134,7 @@ class PeerLink(asyncio.Protocol):
                 hub.notified(frame[1], frame[2])
 
     def _request(self, frame: list) -> None:
-        _, req_id, origin_id, db, proto, argvs = frame
+        _, req_id, origin_id, db, proto, argvs, peer = frame
         if self.remote_index < 0:
             self.remote_index = -2  # an accepted link: its proxies are named by the origin
         server = self.hub.server
@@ -145,6 +145,7 @@ class PeerLink(asyncio.Protocol):
             proxy.dbindex = db
             proxy.db = server.database(db)
         proxy.proto = proto
+        proxy.peer = peer  # the client's address: MONITOR, DEBUG's local check
         proxy.req_id = req_id
         dispatch = server.dispatcher.call
         blocking = server.blocking
@@ -208,13 +209,20 @@ class PeerHub:
             link.flush()
 
     def request(
-        self, worker: int, client_id: int, db: int, proto: int, argvs: list, done: ReplyHandler
+        self,
+        worker: int,
+        client_id: int,
+        db: int,
+        proto: int,
+        argvs: list,
+        done: ReplyHandler,
+        peer: str = "",
     ) -> None:
         """Run argvs on worker for our client client_id; done(reply bytes) when answered,
         done(None) if the worker went away first (the outcome is unknown)."""
         req_id = next(self._ids)
         self._pending[req_id] = (worker, done)
-        self._send(worker, [REQUEST, req_id, client_id, db, proto, argvs])
+        self._send(worker, [REQUEST, req_id, client_id, db, proto, argvs, peer])
 
     def gone(self, worker: int, client_id: int) -> None:
         link = self._links.get(worker)

@@ -321,7 +321,7 @@ class Router:
             else:
                 self.answer_raw(c, data)
 
-        self.hub.request(worker, c.id, c.dbindex, c.proto, argvs, done)
+        self.hub.request(worker, c.id, c.dbindex, c.proto, argvs, done, c.peer)
         return b""
 
     def answer_raw(self, c: Client, data: bytes) -> None:
@@ -361,7 +361,7 @@ class Router:
         if c.proxied is None:
             c.proxied = set()
         c.proxied.add(worker)
-        self.hub.request(worker, c.id, c.dbindex, 2, [argv], done)
+        self.hub.request(worker, c.id, c.dbindex, 2, [argv], done, c.peer)
 
     def _gather(
         self,
@@ -523,4 +523,4 @@ class Router:
         w = c.tx_worker
         c.tx_worker = None
         if w is not None and w != self.index:
-            self.hub.request(w, c.id, c.dbindex, 2, [[b"UNWATCH"]], lambda _d: None)
+            self.hub.request(w, c.id, c.dbindex, 2, [[b"UNWATCH"]], lambda _d: None, c.peer)
