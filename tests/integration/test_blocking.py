@@ -27,7 +27,9 @@ from collections.abc import Callable
 
 import pytest
 
+from helpers import servers
 from helpers.raw import RawConnection, encode_command, parse
+from pikadb.protocol import Parser
 
 Transcript = list[tuple[str, object]]
 
@@ -48,21 +50,46 @@ class World:
             c = self.conns[name] = RawConnection(self.port, timeout=5)
         return c
 
+    def tagged(self, args: tuple[object, ...]) -> tuple[object, ...]:
+        """With several pikad workers, every key gets the hash tag {t}, on both servers
+        alike: the scenarios' multi-key blocking commands then stay on one worker (keys of
+        two workers answer -CROSSSLOT, tested in test_workers.py) while the connections,
+        spread over the workers, still block through another worker's proxy."""
+        if not (servers.SETTINGS.workers and servers.SETTINGS.workers > 1):
+            return args
+        keys = parse(self.ctl.execute("COMMAND", "GETKEYS", *args))
+        if not isinstance(keys, list):
+            return args
+        names = {k if isinstance(k, bytes) else str(k).encode() for k in keys}
+
+        def raw(a: object) -> bytes:
+            return a if isinstance(a, bytes) else str(a).encode()
+
+        return (args[0], *(b"{t}" + raw(a) if raw(a) in names else a for a in args[1:]))
+
     def call(self, name: str, *args: object, label: str | None = None) -> bytes:
         """Send and read the reply (recorded, under `label` if the arguments differ
         between servers, e.g. client ids)."""
+        args = self.tagged(args)
         reply = self.conn(name).execute(*args)
         self.log.append((f"{name}: {label or ' '.join(map(str, args))}", reply))
         return reply
 
     def quiet_call(self, name: str, *args: object) -> bytes:
         """Send and read the reply, not recorded (ids and other per-server values)."""
-        return self.conn(name).execute(*args)
+        return self.conn(name).execute(*self.tagged(args))
 
     def send(self, name: str, *args: object) -> None:
-        self.conn(name).send(list(args))
+        self.conn(name).send(list(self.tagged(args)))
 
     def send_raw(self, name: str, data: bytes) -> None:
+        if servers.SETTINGS.workers and servers.SETTINGS.workers > 1:
+            parser = Parser()
+            parser.feed(data)
+            commands = []
+            while (argv := parser.gets()) is not None:
+                commands.append(encode_command(list(self.tagged(tuple(argv)))))
+            data = b"".join(commands)
         self.conn(name).send(data)
 
     def read(self, name: str, timeout: float = 3.0) -> bytes:

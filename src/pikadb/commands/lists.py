@@ -374,7 +374,13 @@ def brpoplpush(c, argv):
 
 # CLIENT UNBLOCK lives with the blocking family it serves (the CLIENT container is declared
 # in commands/connection.py, imported above).
-@command("client|unblock", arity=-3, flags="admin noscript loading stale", group="connection")
+@command(
+    "client|unblock",
+    arity=-3,
+    flags="admin noscript loading stale",
+    group="connection",
+    route="client-id",
+)
 def client_unblock(c, argv):
     """CLIENT UNBLOCK client-id [TIMEOUT|ERROR]"""
     if len(argv) > 4:
@@ -386,6 +392,9 @@ def client_unblock(c, argv):
             raise CommandError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
         error = reason == b"ERROR"
     target = c.server.clients.get(int_arg(argv[2]))
+    if target is not None and target.blocked is None and c.server.router is not None:
+        # Blocked on the worker owning its keys (server/routing.py).
+        return 1 if c.server.router.unblock_remote(target, error) else 0
     if target is None or target.blocked is None:
         return 0
     return 1 if c.server.blocking.unblock(target, error) else 0

@@ -89,6 +89,7 @@ class Client(asyncio.Protocol):
         # pipeline behind waits too), the workers holding a proxy of this client, and
         # the worker its transaction (WATCH, queued keys) lives on.
         self.awaiting = False
+        self.forwarded_to = -1
         self.proxied: set[int] | None = None
         self.tx_worker: int | None = None
 

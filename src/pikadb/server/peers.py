@@ -93,9 +93,11 @@ class PeerLink(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.hub.links.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.hub.links.discard(self)
         self.hub.link_lost(self)
         server = self.hub.server
         for proxy in self.proxies.values():
@@ -176,7 +178,8 @@ class PeerHub:
         self._dirty: list[PeerLink] = []
         self._flush_scheduled = False
         self._server: asyncio.AbstractServer | None = None
-        self.notify_handlers: dict[str, Callable[[object], None]] = {}
+        self.links: set[PeerLink] = set()  # every open link, made or accepted
+        self.notify_handlers: dict[str, Callable[[object], None]] = {"unblock": self._unblock}
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -228,6 +231,17 @@ class PeerHub:
         link = self._links.get(worker)
         if link is not None:
             link.send([GONE, client_id])
+
+    def notify(self, worker: int, kind: str, payload: object) -> None:
+        self._send(worker, [NOTIFY, kind, payload])
+
+    def _unblock(self, payload: object) -> None:
+        """CLIENT UNBLOCK from the worker of a client whose proxy is blocked here."""
+        origin_id, error = payload  # type: ignore[misc]
+        for link in self.links:
+            proxy = link.proxies.get(origin_id)
+            if proxy is not None and proxy.blocked is not None:
+                self.server.blocking.unblock(proxy, error)
 
     def notify_all(self, kind: str, payload: object) -> None:
         for w in range(self.count):

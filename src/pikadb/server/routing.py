@@ -283,6 +283,11 @@ class Router:
         policy = cmd.route
         if policy == "here":  # the client's own state (SSUBSCRIBE): where the client is
             return None
+        if policy == "client-id":  # CLIENT UNBLOCK id: the worker the client is on
+            raw = argv[2] if len(argv) > 2 else b""
+            if raw.isdigit() and int(raw) % self.count != self.index:
+                return self.forward(c, int(raw) % self.count, [argv])
+            return None
         if policy == "publish":  # subscribers are on every worker
             return self._everywhere(c, cmd, argv, "sum")
         if policy == "debug":  # DIGEST: every worker's share; DIGEST-VALUE: by key
@@ -310,6 +315,7 @@ class Router:
 
     def forward(self, c: Client, worker: int, argvs: list[list[bytes]]) -> bytes:
         c.awaiting = True
+        c.forwarded_to = worker
         if c.proxied is None:
             c.proxied = set()
         c.proxied.add(worker)
@@ -339,6 +345,14 @@ class Router:
 
     def answer(self, c: Client, value: Any) -> None:
         self.answer_raw(c, encode(value, c.proto))
+
+    def unblock_remote(self, target: Client, error: bool) -> bool:
+        """CLIENT UNBLOCK of a client whose blocking command waits on another worker."""
+        cmd = target.cmd
+        if not target.awaiting or cmd is None or "blocking" not in cmd.flags:
+            return False
+        self.hub.notify(target.forwarded_to, "unblock", [target.id, error])
+        return True
 
     def client_gone(self, c: Client) -> None:
         if c.proxied:
