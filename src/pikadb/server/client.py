@@ -92,6 +92,7 @@ class Client(asyncio.Protocol):
         self.forwarded_to = -1
         self.proxied: set[int] | None = None
         self.tx_worker: int | None = None
+        self.tx_pinned = False  # its transaction changes the connection: runs here
 
     @property
     def authenticated(self) -> bool:

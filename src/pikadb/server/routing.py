@@ -41,6 +41,24 @@ if TYPE_CHECKING:
     from pikadb.server.peers import PeerHub
     from pikadb.server.server import Server
 
+# Commands that change the connection itself: a transaction holding one runs where the
+# connection is.
+CLIENT_STATE = frozenset(
+    {
+        "select",
+        "subscribe",
+        "psubscribe",
+        "ssubscribe",
+        "unsubscribe",
+        "punsubscribe",
+        "sunsubscribe",
+        "client|setname",
+        "client|reply",
+        "client|no-evict",
+        "hello",
+        "auth",
+    }
+)
 # Requests that leave this worker never carry these: they are answered where the client is.
 _TX_LOCAL = frozenset({"multi", "discard", "unwatch", "reset", "quit"})
 WORKER_GONE = "ERR the worker owning this key restarted; the command's outcome is unknown, retry it"
@@ -279,6 +297,7 @@ class Router:
         if name in _TX_LOCAL:
             if name != "multi":
                 self._drop_remote_watch(c)
+            c.tx_pinned = False
             return None
         policy = cmd.route
         if policy == "here":  # the client's own state (SSUBSCRIBE): where the client is
@@ -362,12 +381,9 @@ class Router:
     def _ask(self, c: Client, worker: int, argv: list[bytes], done: Callable) -> None:
         """One piece of a split or broadcast command, answered in RESP2 for combining."""
         if worker == self.index:
-            saved = c.proto
-            c.proto = 2
-            try:
-                reply = self.server.dispatcher.execute(c, c.cmd, argv)  # type: ignore[arg-type]
-            finally:
-                c.proto = saved
+            # In the client's own protocol: what the command pushes to the client itself
+            # (a PUBLISH to its own channel) must be in it; the reply parser reads both.
+            reply = self.server.dispatcher.execute(c, c.cmd, argv)  # type: ignore[arg-type]
             # Answered on the next turn, never from inside the dispatcher: the replies of
             # the commands before this one in the client's read are not written yet.
             asyncio.get_running_loop().call_soon(done, reply)
@@ -445,7 +461,9 @@ class Router:
         whose cursor table holds its position (cursor % workers); cursors 1..workers-1
         start a worker's walk. A walk that ends with room left in the page goes on with
         the next worker's, so a small keyspace comes back in one page as from Redis."""
-        raw = argv[1]
+        raw = argv[1] or b"0"  # strtoull, as Redis: "" is 0, a "+" sign is read
+        if raw[:1] == b"+":
+            raw = raw[1:]
         if not raw.isdigit() or int(raw) >= 1 << 64:
             return None  # the handler reports the invalid cursor
         cursor = int(raw)
@@ -518,6 +536,13 @@ class Router:
             return None
         if name in ("multi", "watch", "quit"):
             return None
+        if name in CLIENT_STATE:
+            # It changes this connection (db, subscriptions, name): the transaction must
+            # run here, where the connection is.
+            if c.tx_worker is not None and c.tx_worker != self.index:
+                raise CommandError(errors.CROSSSLOT)
+            c.tx_pinned = True
+            return None
         if cmd.route == "here":
             return None
         if cmd.keys is None or cmd.route == "publish":
@@ -529,6 +554,8 @@ class Router:
             return None
         current = self._tx_worker(c)
         if len(owners) > 1 or (current is not None and owners != {current}):
+            raise CommandError(errors.CROSSSLOT)
+        if c.tx_pinned and owners != {self.index}:
             raise CommandError(errors.CROSSSLOT)
         c.tx_worker = owners.pop()
         return None
