@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from helpers.keytags import one_worker
 from helpers.raw import Error, RespSet, parse
 from integration.diff import ttl_close, unordered, unordered_pairs
 
@@ -416,8 +417,10 @@ class Runner:
 
 @pytest.mark.parametrize("seed", [int(os.environ.get("PIKADB_RANDOM_SEED", "20240611"))])
 def test_random_hash_and_set_streams(diff, seed):
-    diff([["SET", "str", "v"]])  # FLUSHALL on both, then a string to clash with
+    diff([one_worker(["SET", "str", "v"])])  # FLUSHALL on both, then a string to clash with
     stream = generate(seed, COMMANDS_PER_STREAM)
+    for e in stream.entries:
+        e.args = one_worker(e.args)
     assert len(stream.entries) >= COMMANDS_PER_STREAM
     started = time.monotonic()
     Runner(diff, stream).run()

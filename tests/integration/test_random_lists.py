@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from helpers.keytags import one_worker
 from helpers.raw import RawConnection, parse
 
 KEYS = ["a", "b", "c", "d", "{a}x"]
@@ -170,8 +171,8 @@ def _run(port: int, commands: list[list[str]]) -> list[bytes]:
             conn.send_commands(chunk)
             replies += conn.read_replies(len(chunk), timeout=30)
         for k in [*KEYS, GUARD]:
-            replies.append(conn.execute("TYPE", k))
-            replies.append(conn.execute("LRANGE", k, "0", "-1"))
+            replies.append(conn.execute(*one_worker(["TYPE", k])))
+            replies.append(conn.execute(*one_worker(["LRANGE", k, "0", "-1"])))
         return replies
     finally:
         conn.close()
@@ -179,7 +180,7 @@ def _run(port: int, commands: list[list[str]]) -> list[bytes]:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_random_list_stream(pikad, redis_oracle, seed):
-    commands = Gen(seed).stream(STREAM_LEN)
+    commands = [one_worker(c) for c in Gen(seed).stream(STREAM_LEN)]
     t0 = time.monotonic()
     left = _run(pikad.port, commands)
     right = _run(redis_oracle.port, commands)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from helpers.keytags import one_worker
 from helpers.raw import Error, parse
 from integration.diff import ttl_close
 
@@ -413,8 +414,11 @@ class Runner:
 
 @pytest.mark.parametrize("seed", [int(os.environ.get("PIKADB_RANDOM_SEED", "20240612"))])
 def test_random_zset_streams(diff, seed):
-    diff([["SET", "str", "v"], ["SADD", "s0", "a", "b", "1"]])  # FLUSHALL on both first
+    # FLUSHALL on both first
+    diff([one_worker(["SET", "str", "v"]), one_worker(["SADD", "s0", "a", "b", "1"])])
     stream = generate(seed, COMMANDS_PER_STREAM)
+    for e in stream.entries:
+        e.args = one_worker(e.args)
     assert len(stream.entries) >= COMMANDS_PER_STREAM
     started = time.monotonic()
     Runner(diff, stream).run()
