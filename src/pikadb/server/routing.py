@@ -210,52 +210,82 @@ _INFO_SUMS = frozenset(
 
 
 def _info(parts: list[Any]) -> Any:
-    """INFO: this worker's text with the per-worker counts summed and the keyspace of all."""
+    """INFO: this worker's text with the per-worker counts summed; the keyspace, command
+    and error statistics of all workers."""
     texts = [p.decode("utf-8", "replace") for p in parts]
     sums: dict[str, int] = {}
-    keyspace: dict[str, list[int]] = {}
+    merged: dict[str, dict[str, dict[str, float]]] = {s: {} for s in _MERGED_SECTIONS}
     for text in texts:
+        section = ""
         for line in text.split("\r\n"):
+            if line.startswith("# "):
+                section = line
+                continue
             name, sep, value = line.partition(":")
             if not sep:
                 continue
-            if name in _INFO_SUMS:
+            if section in merged:
+                fields = merged[section].setdefault(name, {})
+                for f in value.split(","):
+                    k, _, v = f.partition("=")
+                    try:
+                        num = float(v)
+                    except ValueError:
+                        continue
+                    fields[k] = (
+                        max(fields.get(k, 0.0), num)
+                        if k == "avg_ttl"
+                        else (fields.get(k, 0.0) + num)
+                    )
+            elif name in _INFO_SUMS:
                 try:
                     sums[name] = sums.get(name, 0) + int(value)
                 except ValueError:
                     pass
-            elif name.startswith("db") and name[2:].isdigit() and value.startswith("keys="):
-                fields = dict(f.split("=", 1) for f in value.split(","))
-                k = keyspace.setdefault(name, [0, 0, 0])
-                k[0] += int(fields["keys"])
-                k[1] += int(fields["expires"])
-                k[2] = max(k[2], int(fields["avg_ttl"]))
     out = []
-    in_keyspace = False
+    section = ""
     for line in texts[0].split("\r\n"):
-        if in_keyspace and (not line or line.startswith("# ")):
-            out.extend(_keyspace_lines(keyspace))  # the section ends: every worker's dbs
-            in_keyspace = False
-        if line == "# Keyspace":
-            in_keyspace = True
+        if section in merged and (not line or line.startswith("# ")):
+            out.extend(_merged_lines(section, merged[section]))  # every worker's lines
+            section = ""
+        if line.startswith("# "):
+            section = line
             out.append(line)
             continue
         name, sep, _ = line.partition(":")
-        if in_keyspace and sep:
+        if section in merged and sep:
             continue
         if sep and name in sums:
             line = f"{name}:{sums[name]}"
         out.append(line)
-    if in_keyspace:
-        out.extend(_keyspace_lines(keyspace))
+    if section in merged:
+        out.extend(_merged_lines(section, merged[section]))
     return Verbatim("\r\n".join(out))
 
 
-def _keyspace_lines(keyspace: dict[str, list[int]]) -> list[str]:
-    return [
-        f"{db}:keys={k},expires={e},avg_ttl={t}"
-        for db, (k, e, t) in sorted(keyspace.items(), key=lambda kv: int(kv[0][2:]))
-    ]
+# INFO sections whose lines are name:field=value,... and add up over workers.
+_MERGED_SECTIONS = ("# Keyspace", "# Commandstats", "# Errorstats")
+
+
+def _merged_lines(section: str, entries: dict[str, dict[str, float]]) -> list[str]:
+    if section == "# Keyspace":
+        return [
+            f"{db}:keys={int(f['keys'])},expires={int(f['expires'])},avg_ttl={int(f['avg_ttl'])}"
+            for db, f in sorted(entries.items(), key=lambda kv: int(kv[0][2:]))
+        ]
+    if section == "# Errorstats":
+        return [f"{name}:count={int(f['count'])}" for name, f in sorted(entries.items())]
+    out = []
+    for name, f in entries.items():
+        calls = int(f.get("calls", 0))
+        usec = int(f.get("usec", 0))
+        per_call = usec / calls if calls else 0.0
+        out.append(
+            f"{name}:calls={calls},usec={usec},usec_per_call={per_call:.2f},"
+            f"rejected_calls={int(f.get('rejected_calls', 0))},"
+            f"failed_calls={int(f.get('failed_calls', 0))}"
+        )
+    return out
 
 
 COMBINE: dict[str, Callable[[list[Any]], Any]] = {
