@@ -112,18 +112,7 @@ def _debug_allowed(c) -> None:
     )
 
 
-def _debug_keys(argv: list[bytes]) -> list[int]:
-    return list(range(2, len(argv))) if argv[1].lower() == b"digest-value" else []
-
-
-@command(
-    "debug",
-    arity=-2,
-    flags="admin noscript loading stale",
-    keys=_debug_keys,
-    group="server",
-    route="debug",
-)
+@command("debug", arity=-2, flags="admin noscript loading stale", group="server", route="debug")
 def debug(c, argv):
     """DEBUG SLEEP seconds | SET-ACTIVE-EXPIRE 0|1 | DIGEST | DIGEST-VALUE key [key ...] | HELP"""
     _debug_allowed(c)

@@ -344,7 +344,12 @@ class Router:
             if sub == b"digest" and len(argv) == 2:
                 pieces = [(w, [argv[0], b"DIGEST-PARTS"]) for w in range(self.count)]
                 return self._gather(c, pieces, _digest)
-            policy = "gather" if sub == b"digest-value" else ""
+            if sub == b"digest-value" and len(argv) > 2:
+                indexes = list(range(2, len(argv)))
+                if {self.owner(argv[i]) for i in indexes} == {self.index}:
+                    return None
+                return self._split(c, cmd, argv, "gather", indexes)
+            return None
         if cmd.keys is not None:
             owners = self.owners(cmd, argv)
             if name == "watch":
@@ -438,9 +443,17 @@ class Router:
 
     # ---- keys on several workers ----
 
-    def _split(self, c: Client, cmd: Command, argv: list[bytes], policy: str) -> bytes:
+    def _split(
+        self,
+        c: Client,
+        cmd: Command,
+        argv: list[bytes],
+        policy: str,
+        indexes: list[int] | None = None,
+    ) -> bytes:
         step = 2 if policy == "pairs" else 1
-        indexes = cmd.key_indexes(argv)
+        if indexes is None:
+            indexes = cmd.key_indexes(argv)
         head = argv[: indexes[0]]  # the command (and subcommand) before the first key
         by_worker: dict[int, list[int]] = {}
         for i in indexes:
