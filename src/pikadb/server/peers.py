@@ -126,7 +126,7 @@ class PeerLink(asyncio.Protocol):
             if kind == REQUEST:
                 self._request(frame)
             elif kind == REPLY:
-                hub.replied(self, frame[1], frame[2])
+                hub.replied(frame[1], frame[2])
             elif kind == GONE:
                 proxy = self.proxies.pop(frame[1], None)
                 if proxy is not None:
@@ -137,8 +137,6 @@ class PeerLink(asyncio.Protocol):
 
     def _request(self, frame: list) -> None:
         _, req_id, origin_id, db, proto, argvs, peer = frame
-        if self.remote_index < 0:
-            self.remote_index = -2  # an accepted link: its proxies are named by the origin
         server = self.hub.server
         proxy = self.proxies.get(origin_id)
         if proxy is None:
@@ -243,11 +241,6 @@ class PeerHub:
             if proxy is not None and proxy.blocked is not None:
                 self.server.blocking.unblock(proxy, error)
 
-    def notify_all(self, kind: str, payload: object) -> None:
-        for w in range(self.count):
-            if w != self.index:
-                self._send(w, [NOTIFY, kind, payload])
-
     def _send(self, worker: int, frame: list) -> None:
         link = self._links.get(worker)
         if link is not None and not link.closed:
@@ -293,7 +286,7 @@ class PeerHub:
 
     # ---- receiving ----
 
-    def replied(self, link: PeerLink, req_id: int, data: bytes) -> None:
+    def replied(self, req_id: int, data: bytes) -> None:
         entry = self._pending.pop(req_id, None)
         if entry is not None:
             entry[1](data)

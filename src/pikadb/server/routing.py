@@ -204,7 +204,6 @@ _INFO_SUMS = frozenset(
         "used_memory",
         "used_memory_rss",
         "used_memory_peak",
-        "forwarded_commands",
     ]
 )
 
@@ -308,7 +307,6 @@ class Router:
         self.index = index
         self.count = count
         self.nshards = nshards
-        self.forwarded = 0  # commands sent to other workers (INFO)
 
     def owner(self, key: bytes) -> int:
         return (key_slot(key) % self.nshards) % self.count
@@ -373,7 +371,6 @@ class Router:
         if c.proxied is None:
             c.proxied = set()
         c.proxied.add(worker)
-        self.forwarded += 1
 
         def done(data: bytes | None) -> None:
             if data is None:
