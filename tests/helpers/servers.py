@@ -554,12 +554,24 @@ def start_replicated_group(
     return group
 
 
+def _process_tree(pid: int) -> list[int]:
+    """pid and its children (a pikad with workers is a coordinator and its workers)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        children = []
+    return [pid, *children]
+
+
 def sigstop(server: ServerProcess) -> None:
-    """SIGSTOP: the process hangs (its sockets stay open, nothing answers)."""
+    """SIGSTOP: the server hangs (its sockets stay open, nothing answers), every worker."""
     assert server.proc is not None
-    os.kill(server.proc.pid, signal.SIGSTOP)
+    for pid in _process_tree(server.proc.pid):
+        os.kill(pid, signal.SIGSTOP)
 
 
 def sigcont(server: ServerProcess) -> None:
     assert server.proc is not None
-    os.kill(server.proc.pid, signal.SIGCONT)
+    for pid in _process_tree(server.proc.pid):
+        os.kill(pid, signal.SIGCONT)

@@ -75,7 +75,12 @@ def norepl_scenario(group: list[ServerProcess]) -> list[object]:
     sigstop(replica)
     try:
         # Replicas ack every second: after max-lag seconds of silence the replica is not good.
-        wait_until(lambda: isinstance(_reply(lambda: m.set("b", 1)), str), 8, what="writes refused")
+        # With workers each counts the acks of its own link: wait until both refuse.
+        wait_until(
+            lambda: all(isinstance(_reply(lambda k=k: m.set(k, 1)), str) for k in ("b", "c")),
+            8,
+            what="writes refused",
+        )
         out.append(_reply(lambda: m.set("c", 1)))
         out.append(_reply(lambda: m.get("a")))  # reads still work
         out.append(_reply(lambda: m.incr("n")))

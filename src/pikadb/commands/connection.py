@@ -346,7 +346,13 @@ def timeout_ms_arg(raw: bytes) -> int:
     return ms
 
 
-@command("client|pause", arity=-3, flags="admin noscript loading stale", group="connection")
+@command(
+    "client|pause",
+    arity=-3,
+    flags="admin noscript loading stale",
+    group="connection",
+    route="all",
+)
 def client_pause(c, argv):
     """CLIENT PAUSE timeout [WRITE|ALL]"""
     if len(argv) > 4:
@@ -361,7 +367,13 @@ def client_pause(c, argv):
     return OK
 
 
-@command("client|unpause", arity=2, flags="admin noscript loading stale", group="connection")
+@command(
+    "client|unpause",
+    arity=2,
+    flags="admin noscript loading stale",
+    group="connection",
+    route="all",
+)
 def client_unpause(c, argv):
     """CLIENT UNPAUSE"""
     c.server.syncmode.unpause()

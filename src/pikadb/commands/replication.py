@@ -18,6 +18,7 @@ from pikadb.log import log
 from pikadb.protocol import OK, RawReply, Status
 from pikadb.replication.fullsync import start_full_sync
 from pikadb.replication.replica import become_master, become_replica
+from pikadb.server.handoff import hand_off
 
 NO_REPLY = RawReply(b"")
 _ALREADY = Status("OK Already connected to specified master")
@@ -46,19 +47,31 @@ def _replicaof(c, argv):
     return OK
 
 
-@command("replicaof", arity=3, flags="admin noscript stale no_async_loading", group="server")
+@command(
+    "replicaof",
+    arity=3,
+    flags="admin noscript stale no_async_loading",
+    group="server",
+    route="all",
+)
 def replicaof(c, argv):
     """REPLICAOF host port | NO ONE"""
     return _replicaof(c, argv)
 
 
-@command("slaveof", arity=3, flags="admin noscript stale no_async_loading", group="server")
+@command(
+    "slaveof",
+    arity=3,
+    flags="admin noscript stale no_async_loading",
+    group="server",
+    route="all",
+)
 def slaveof(c, argv):
     """SLAVEOF host port | NO ONE"""
     return _replicaof(c, argv)
 
 
-@command("role", arity=1, flags="noscript loading stale fast", group="server")
+@command("role", arity=1, flags="noscript loading stale fast", group="server", route="role")
 def role(c, argv):
     """ROLE"""
     server = c.server
@@ -118,48 +131,72 @@ def replconf(c, argv):
     return OK
 
 
-def _diverged(engine, positions: list[tuple[int, int, int]]) -> str:
+def _diverged(engine, positions: dict[int, tuple[int, int, int]]) -> str:
     """Why the replica's history is not this master's ('' when every shard's last record
     is here with the same term and end offset)."""
-    for shard, (id_, term, offset) in zip(engine.shards, positions, strict=True):
-        b = shard.binlog
+    for index, (id_, term, offset) in positions.items():
+        b = engine.slot_shards[index].binlog
         if b.first_id - 1 <= id_ <= b.durable_id and not b.matches(id_, term, offset):
             return (
-                f"history diverged: shard {shard.index} record {id_} (term {term}, "
+                f"history diverged: shard {index} record {id_} (term {term}, "
                 f"ending at offset {offset}) is not this master's"
             )
     return ""
 
 
-@command("pikasync", arity=-5, flags="admin noscript no_multi", group="server")
-def pikasync(c, argv):
-    """PIKASYNC <replid|?> <term> <nshards> <id> <term> <offset> (per shard: the last
-    applied record, its term and end offset) ..."""
-    server = c.server
-    engine = server.engine
-    if c.repl_link is not None:
-        raise CommandError("ERR this connection is already a replica link")
+def _parse_pikasync(argv: list[bytes]) -> tuple[int, int, dict[int, tuple[int, int, int]]]:
     try:
         term = int(argv[2])
         nshards = int(argv[3])
         nums = [int(a) for a in argv[4:]]
     except ValueError:
         raise CommandError("ERR PIKASYNC: term, shard count and ids must be integers") from None
-    if 3 * nshards != len(nums):
+    if not nums or len(nums) % 4:
         raise CommandError(errors.SYNTAX)
-    positions = [(nums[i], nums[i + 1], nums[i + 2]) for i in range(0, len(nums), 3)]
-    ids = [p[0] for p in positions]
+    positions = {nums[i]: (nums[i + 1], nums[i + 2], nums[i + 3]) for i in range(0, len(nums), 4)}
+    if len(positions) * 4 != len(nums) or not all(0 <= i < nshards for i in positions):
+        raise CommandError("ERR PIKASYNC: shard indexes must be distinct and below the count")
+    return term, nshards, positions
+
+
+def _owner_groups(server, indexes) -> dict[int, list[int]]:
+    """The shards asked for, grouped by the worker owning them (one group: one worker)."""
+    w = server.worker
+    groups: dict[int, list[int]] = {}
+    for i in indexes:
+        groups.setdefault(0 if w is None else i % w.count, []).append(i)
+    return groups
+
+
+@command("pikasync", arity=-5, flags="admin noscript no_multi", group="server")
+def pikasync(c, argv):
+    """PIKASYNC <replid|?> <term> <nshards> <shard> <id> <term> <offset> ... (per shard
+    asked for: its index, the last applied record, its term and end offset)"""
+    server = c.server
+    engine = server.engine
+    if c.repl_link is not None:
+        raise CommandError("ERR this connection is already a replica link")
+    term, nshards, positions = _parse_pikasync(argv)
     peer = f"{c.peer.rsplit(':', 1)[0]}:{c.repl_listening_port}"
-    reason = ""
     if nshards != engine.nshards:
         # A checkpoint cannot help: keys are spread over the shards by count.
         reason = f"the replica has {nshards} shard(s), this master {engine.nshards}"
         log.warning(f"Replica {peer} asks for synchronization: full sync needed: {reason}")
         raise CommandError(f"FULLSYNC needed: {reason}")
+    groups = _owner_groups(server, positions)
+    if len(groups) > 1:
+        # This server's workers own them apart: one connection per worker's group.
+        raise CommandError("PIKASPLIT " + " ".join(",".join(map(str, g)) for g in groups.values()))
+    (owner,) = groups
+    if server.worker is not None and owner != server.worker.index:
+        hand_off(c, owner, argv)  # to the worker owning the shards, with the connection
+        return NO_REPLY
+    reason = ""
     if term > max(s.binlog.term for s in engine.shards):
         reason = f"the replica's term {term} is newer than this master's (diverged history)"
     else:
         reason = _diverged(engine, positions)
+    ids = {i: p[0] for i, p in positions.items()}
     if not reason:
         link = server.repl_master.attach(c, ids)
         if not isinstance(link, str):
@@ -173,7 +210,7 @@ def pikasync(c, argv):
         reason = link
     log.warning(f"Replica {peer} asks for synchronization: full sync needed: {reason}")
     try:
-        master_term = start_full_sync(server, c, peer)
+        master_term = start_full_sync(server, c, peer, list(positions))
     except Exception as e:  # rocksdict raises plain Exception for checkpoint errors
         log.warning(f"Full sync to replica {peer}: cannot take the checkpoints: {e}")
         raise CommandError(f"FULLSYNC needed: {reason} (checkpoint failed: {e})") from None
@@ -271,7 +308,7 @@ def replication_info(server) -> list[str]:
 # ---- WAIT (replication/syncmode.py) ----
 
 
-@command("wait", arity=3, flags="noscript", group="connection")
+@command("wait", arity=3, flags="noscript", group="connection", route="wait")
 def wait(c, argv):
     """WAIT numreplicas timeout"""
     from pikadb.commands.connection import timeout_ms_arg

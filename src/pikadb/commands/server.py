@@ -604,7 +604,7 @@ def _binlog_lines(engine) -> list[str]:
     lines.extend(
         f"binlog_shard{i}:segments={b['segments']},bytes={b['bytes']},first_id={b['first_id']},"
         f"last_id={b['last_id']},offset={b['offset']},term={b['term']}"
-        for i, b in enumerate(per)
+        for i, b in zip((s.index for s in engine.shards), per, strict=True)
     )
     return lines
 

@@ -62,10 +62,11 @@ class FullSyncError(Exception):
 class FullSyncSender:
     """One full sync to one replica connection."""
 
-    def __init__(self, server: Server, client: Client, peer: str) -> None:
+    def __init__(self, server: Server, client: Client, peer: str, indexes: list[int]) -> None:
         self.server = server
         self.client = client
         self.peer = peer
+        self.indexes = indexes  # the shards asked for (global indexes, all owned here)
         engine = server.engine
         engine.flush_groups()
         _remove_stale_checkpoints(engine.path)
@@ -76,8 +77,9 @@ class FullSyncSender:
 
         self.positions: list[tuple[int, int, int]] = []
         try:
-            for shard in engine.shards:
-                Checkpoint(shard.rdb).create_checkpoint(os.path.join(self.dir, str(shard.index)))
+            for index in indexes:
+                shard = engine.slot_shards[index]
+                Checkpoint(shard.rdb).create_checkpoint(os.path.join(self.dir, str(index)))
                 b = shard.binlog
                 self.positions.append((b.durable_id, b.last_term, b.durable_offset))
                 b.pin(self, b.durable_id)  # the stream after the files starts there
@@ -94,7 +96,7 @@ class FullSyncSender:
         client = self.client
         try:
             files = []
-            for shard in range(len(self.positions)):
+            for shard in self.indexes:
                 sdir = os.path.join(self.dir, str(shard))
                 for name in sorted(os.listdir(sdir)):
                     path = os.path.join(sdir, name)
@@ -104,7 +106,8 @@ class FullSyncSender:
                 f"Full sync to replica {self.peer}: sending {len(files)} checkpoint file(s), "
                 f"{total} bytes"
             )
-            client.send(encode_command([b"fsbegin", len(self.positions), len(files), total]))
+            nshards = self.server.engine.nshards
+            client.send(encode_command([b"fsbegin", nshards, len(files), total]))
             sent = 0
             start = last_log = time.monotonic()
             for shard, name, path, _size in files:
@@ -133,7 +136,8 @@ class FullSyncSender:
                 f"Full sync to replica {self.peer}: {sent} bytes sent in "
                 f"{time.monotonic() - start:.2f} s; streaming the records after the checkpoint"
             )
-            link = self.server.repl_master.attach(client, [p[0] for p in self.positions])
+            after = {i: p[0] for i, p in zip(self.indexes, self.positions, strict=True)}
+            link = self.server.repl_master.attach(client, after)
             if isinstance(link, str):
                 raise FullSyncError(link)
             link.push()
@@ -161,25 +165,38 @@ class FullSyncSender:
             raise FullSyncError("the replica disconnected")
 
     def _cleanup(self) -> None:
-        for shard in self.server.engine.shards:
-            shard.binlog.unpin(self)
+        for index in self.indexes:
+            self.server.engine.slot_shards[index].binlog.unpin(self)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_full_sync(server: Server, client: Client, peer: str) -> int:
-    """Take the checkpoints and start sending them after this reply. -> the term."""
-    sender = FullSyncSender(server, client, peer)
+def start_full_sync(server: Server, client: Client, peer: str, indexes: list[int]) -> int:
+    """Take the checkpoints of these shards and start sending them after this reply.
+    -> the term."""
+    sender = FullSyncSender(server, client, peer, indexes)
     asyncio.get_running_loop().call_soon(sender.start)
     return max(s.binlog.term for s in server.engine.shards)
 
 
 def _remove_stale_checkpoints(path: str) -> None:
-    """Checkpoints an earlier process (killed mid-transfer) left behind."""
-    mine = f"{CKPT_PREFIX}{os.getpid()}-"
+    """Checkpoints a process that is gone (killed mid-transfer) left behind; the other
+    workers' are theirs."""
     for name in os.listdir(path):
-        if name.startswith(CKPT_PREFIX) and not name.startswith(mine):
+        if name.startswith(CKPT_PREFIX) and not _alive(name[len(CKPT_PREFIX) :].split("-")[0]):
             log.notice(f"Removing {name}, a checkpoint left behind by an earlier process")
             shutil.rmtree(os.path.join(path, name), ignore_errors=True)
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _progress(verb: str, done: int, total: int, elapsed: float) -> str:
@@ -198,11 +215,13 @@ def _progress(verb: str, done: int, total: int, elapsed: float) -> str:
 class FullSyncReceiver:
     """Collects the checkpoint files of one full sync into the staging directory."""
 
-    def __init__(self, engine: Engine, replid: str, term: int) -> None:
+    def __init__(self, engine: Engine, replid: str, term: int, indexes: list[int]) -> None:
         self.engine = engine
         self.replid = replid
         self.term = term
-        self.dir = os.path.join(engine.path, STAGING_DIR)
+        self.indexes = indexes  # the shards this transfer replaces (global indexes)
+        # One per channel: other workers (and channels) of this server sync other shards.
+        self.dir = os.path.join(engine.path, f"{STAGING_DIR}-{min(indexes)}")
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
         self.total = 0
@@ -260,13 +279,13 @@ class FullSyncReceiver:
                 raise FullSyncError(
                     f"the master has {nshards} shard(s), this replica {self.engine.nshards}"
                 )
-            for i in range(nshards):
+            for i in self.indexes:
                 os.makedirs(os.path.join(self.dir, str(i)))
             log.notice(
                 f"MASTER <-> REPLICA sync: receiving {self.nfiles} checkpoint file(s), "
                 f"{self.total} bytes, from the master"
             )
-        elif kind == b"fsend" and len(argv) == 1 + 3 * self.engine.nshards:
+        elif kind == b"fsend" and len(argv) == 1 + 3 * len(self.indexes):
             if self._current is not None or len(self._done) != self.nfiles:
                 raise FullSyncError(
                     f"fsend after {len(self._done)} of {self.nfiles} file(s) were complete"
@@ -285,7 +304,7 @@ class FullSyncReceiver:
 
     def _open(self, key: tuple[int, str]) -> None:
         shard, name = key
-        if not 0 <= shard < self.engine.nshards or key in self._done:
+        if shard not in self.indexes or key in self._done:
             raise FullSyncError(f"unexpected file {key}")
         self._file = open(os.path.join(self.dir, str(shard), name), "wb")  # noqa: SIM115
         self._current = key
@@ -295,9 +314,10 @@ class FullSyncReceiver:
     def swap_in(self, positions: list[tuple[int, int, int]]) -> None:
         """Every file arrived intact: replace the engine's shards with them."""
         engine = self.engine
-        staged = [os.path.join(self.dir, str(i)) for i in range(engine.nshards)]
+        staged = {i: os.path.join(self.dir, str(i)) for i in self.indexes}
         engine.swap_shards(staged, self.term)
-        for shard, (id_, last_term, offset) in zip(engine.shards, positions, strict=True):
+        for index, (id_, last_term, offset) in zip(self.indexes, positions, strict=True):
+            shard = engine.slot_shards[index]
             b = shard.binlog
             if b.durable_id != id_ or b.durable_offset != offset:
                 raise FullSyncError(

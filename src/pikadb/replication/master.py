@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pikadb.log import log
@@ -40,35 +41,40 @@ def frame(shard: int, raw: bytes) -> bytes:
 
 
 class ReplicaLink:
-    """A connected replica: its readers, what it acknowledged, its announced address."""
+    """A connected replica (or one of its connections, when its shards come in groups):
+    its readers and what it acknowledged, by shard index, its announced address."""
 
-    def __init__(self, master: MasterSide, client: Client, readers: list[BinlogReader]) -> None:
+    def __init__(
+        self, master: MasterSide, client: Client, readers: dict[int, BinlogReader]
+    ) -> None:
         self.master = master
         self.client = client
         self.readers = readers
-        self.acked_ids = [r.last_id for r in readers]
-        self.acked_offsets = [0] * len(readers)
+        self.acked_ids = {i: r.last_id for i, r in readers.items()}
+        self.acked_offsets = dict.fromkeys(readers, 0)
         self.ip = client.peer.rsplit(":", 1)[0].strip("[]")
         self.port = client.repl_listening_port
         if client.repl_announce_ip:
             self.ip = client.repl_announce_ip
         self.last_ack = time.monotonic()
         self.closed = False
-        for shard, r in zip(master.server.engine.shards, readers, strict=True):
-            shard.binlog.pin(self, r.last_id)
+        self.replica = f"{self.ip}:{self.port}"  # one replica may hold several links
+        shards = master.server.engine.slot_shards
+        for i, r in readers.items():
+            shards[i].binlog.pin(self, r.last_id)
 
     @property
     def offset(self) -> int:
-        return sum(self.acked_offsets)
+        return sum(self.acked_offsets.values())
 
     def ack(self, shard: int, id_: int, offset: int | None) -> None:
         self.last_ack = time.monotonic()
-        if not 0 <= shard < len(self.readers) or id_ < self.acked_ids[shard]:
+        if shard not in self.acked_ids or id_ < self.acked_ids[shard]:
             return
         self.acked_ids[shard] = id_
         if offset is not None:
             self.acked_offsets[shard] = offset
-        self.master.server.engine.shards[shard].binlog.pin(self, id_)
+        self.master.server.engine.slot_shards[shard].binlog.pin(self, id_)
         self.master.server.syncmode.on_ack()  # WAIT and sync-mode replies waiting on acks
 
     def push(self) -> None:
@@ -79,7 +85,7 @@ class ReplicaLink:
             return
         while transport.get_write_buffer_size() < PUSH_HIGH_WATER:
             frames: list[bytes] = []
-            for index, reader in enumerate(self.readers):
+            for index, reader in self.readers.items():
                 for _rec, raw in reader.read(PUSH_CHUNK):
                     frames.append(frame(index, raw))
             if not frames:
@@ -95,11 +101,23 @@ class ReplicaLink:
         if self.closed:
             return
         self.closed = True
-        for shard, reader in zip(self.master.server.engine.shards, self.readers, strict=True):
-            shard.binlog.unpin(self)
+        shards = self.master.server.engine.slot_shards
+        for index, reader in self.readers.items():
+            shards[index].binlog.unpin(self)
             reader.close()
         self.master.links.remove(self)
         log.notice(f"Connection with replica {self.ip}:{self.port} lost.")
+
+
+@dataclass
+class ReplicaView:
+    """A replica whose shards came over several links, as one."""
+
+    ip: str
+    port: int
+    offset: int
+    last_ack: float
+    acked_ids: dict[int, int]
 
 
 class MasterSide:
@@ -111,26 +129,45 @@ class MasterSide:
         self._scheduled = False
         self._last_ping = time.monotonic()
 
-    def attach(self, client: Client, after_ids: list[int]) -> ReplicaLink | str:
-        """A link for a replica whose shards applied up to after_ids, or why there is
-        none (the reason a full sync is needed)."""
-        shards = self.server.engine.shards
-        readers: list[BinlogReader] = []
-        for shard, after in zip(shards, after_ids, strict=True):
+    def attach(self, client: Client, after_ids: dict[int, int]) -> ReplicaLink | str:
+        """A link for a replica whose shards (index -> id) applied up to those ids, or
+        why there is none (the reason a full sync is needed)."""
+        shards = self.server.engine.slot_shards
+        readers: dict[int, BinlogReader] = {}
+        for index, after in after_ids.items():
+            shard = shards[index]
             reader = shard.binlog.reader(after)
             if reader is None:
-                for r in readers:
+                for r in readers.values():
                     r.close()
                 b = shard.binlog
                 return (
                     f"shard {shard.index} does not hold the records after id {after} "
                     f"(it holds ids {b.first_id}..{b.durable_id})"
                 )
-            readers.append(reader)
+            readers[index] = reader
         link = ReplicaLink(self, client, readers)
         self.links.append(link)
         client.repl_link = link
         return link
+
+    def replicas(self) -> list[ReplicaLink | ReplicaView]:
+        """One entry per replica: its links summed when its shards came in groups."""
+        links = self.links
+        if len({link.replica for link in links}) == len(links):
+            return links  # type: ignore[return-value]
+        by: dict[str, ReplicaView] = {}
+        for link in links:
+            v = by.get(link.replica)
+            if v is None:
+                by[link.replica] = ReplicaView(
+                    link.ip, link.port, link.offset, link.last_ack, dict(link.acked_ids)
+                )
+            else:
+                v.offset += link.offset
+                v.last_ack = min(v.last_ack, link.last_ack)
+                v.acked_ids.update(link.acked_ids)
+        return list(by.values())
 
     def notify(self) -> None:
         """A binlog write became durable: push once this event-loop turn ends."""

@@ -21,7 +21,7 @@ one as master_replid2, expiry back on.
 from __future__ import annotations
 
 import asyncio
-import secrets
+import hashlib
 import time
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,7 @@ from pikadb.server.client import Client
 if TYPE_CHECKING:
     from pikadb.commands.table import Command
     from pikadb.server.server import Server
+    from pikadb.storage.shard import Shard
 
 BACKOFF_MIN = 0.1
 BACKOFF_MAX = 2.0
@@ -48,25 +49,122 @@ APPLY_BUDGET = 0.01
 
 
 class ReplicaSide:
-    """This server replicates host:port."""
+    """This server replicates host:port, over one Channel per group of shards the master
+    serves on one connection: every shard this process owns, unless the master's workers
+    own them in other groups and ask for one connection per group (-PIKASPLIT)."""
 
     def __init__(self, server: Server, host: str, port: int) -> None:
         self.server = server
         self.host = host
         self.port = port
+        self.master_replid = ""
+        self.channels = [Channel(self, [s.index for s in server.engine.shards])]
+        self._stopped = False
+
+    # ---- lifecycle ----
+
+    def start(self) -> None:
+        for ch in self.channels:
+            ch.start()
+
+    def stop(self) -> None:
+        self._stopped = True
+        for ch in self.channels:
+            ch.stop()
+
+    def split(self, ch: Channel, groups: list[list[int]]) -> bool:
+        """The master serves ch's shards in these groups, one connection each."""
+        mine = sorted(ch.shards)
+        if self._stopped or ch not in self.channels or sorted(i for g in groups for i in g) != mine:
+            return False
+        ch.stop()
+        i = self.channels.index(ch)
+        new = [Channel(self, g) for g in groups]
+        self.channels[i : i + 1] = new
+        log.notice(f"MASTER <-> REPLICA sync: the master serves shards {groups} apart")
+        for n in new:
+            n.start()
+        return True
+
+    # ---- the channels together ----
+
+    @property
+    def link_up(self) -> bool:
+        return all(ch.link_up for ch in self.channels)
+
+    @property
+    def state(self) -> str:
+        states = {ch.state for ch in self.channels}
+        return next(s for s in ("connect", "connecting", "sync", "connected") if s in states)
+
+    @property
+    def ever_up(self) -> bool:
+        return all(ch.ever_up for ch in self.channels)
+
+    @property
+    def down_since(self) -> float:
+        return max((ch.down_since for ch in self.channels if not ch.link_up), default=0.0)
+
+    @property
+    def last_io(self) -> float:
+        return min(ch.last_io for ch in self.channels)
+
+    @property
+    def fullsync(self) -> FullSyncReceiver | None:
+        return next((ch.fullsync for ch in self.channels if ch.fullsync is not None), None)
+
+    @property
+    def full_sync_reason(self) -> str:
+        return next((ch.full_sync_reason for ch in self.channels if ch.full_sync_reason), "")
+
+    def cron(self) -> None:
+        for ch in self.channels:
+            ch.cron()
+
+    # ---- what the dispatcher asks (server.replica_of is this object on a replica) ----
+
+    def refuse(self, c: Client, cmd: Command) -> CommandError | None:
+        cfg = self.server.config
+        if cmd.is_write and not isinstance(c, MasterLink) and cfg.get_bool("replica-read-only"):
+            return CommandError(errors.READONLY)
+        if (
+            not self.link_up
+            and "stale" not in cmd.flags
+            and not cfg.get_bool("replica-serve-stale-data")
+        ):
+            return CommandError(MASTERDOWN)
+        return None
+
+    # ---- figures ----
+
+    @property
+    def offset(self) -> int:
+        return self.server.engine.repl_offset
+
+
+class Channel:
+    """One connection to the master for some shards (global indexes), kept alive."""
+
+    def __init__(self, side: ReplicaSide, shards: list[int]) -> None:
+        self.side = side
+        self.server = side.server
+        self.host = side.host
+        self.port = side.port
+        self.shards = shards
         self.state = "connect"  # ROLE: connect | connecting | sync | connected
         self.link: MasterLink | None = None
         self.link_up = False
         self.down_since = time.monotonic()
         self.ever_up = False
         self.last_io = 0.0
-        self.master_replid = ""
         self.full_sync_reason = ""  # why the master refused incremental sync, last time
         self.fullsync: FullSyncReceiver | None = None  # a full sync in progress
-        self.full_syncs = 0  # completed
-        self.incremental_syncs = 0
         self._task: asyncio.Task | None = None
         self._stopped = False
+
+    def local_shards(self) -> list[Shard]:
+        engine = self.server.engine
+        return [engine.slot_shards[i] for i in self.shards]  # type: ignore[misc]
 
     # ---- lifecycle ----
 
@@ -112,11 +210,10 @@ class ReplicaSide:
     # ---- link state ----
 
     def set_up(self, replid: str) -> None:
-        self.master_replid = replid
+        self.side.master_replid = replid
         self.link_up = True
         self.ever_up = True
         self.full_sync_reason = ""
-        self.incremental_syncs += 1
         self.state = "connected"
         self.last_io = time.monotonic()
 
@@ -136,34 +233,15 @@ class ReplicaSide:
             return
         link.send_acks(all_shards=True)
 
-    # ---- what the dispatcher asks (server.replica_of is this object on a replica) ----
-
-    def refuse(self, c: Client, cmd: Command) -> CommandError | None:
-        cfg = self.server.config
-        if cmd.is_write and not isinstance(c, MasterLink) and cfg.get_bool("replica-read-only"):
-            return CommandError(errors.READONLY)
-        if (
-            not self.link_up
-            and "stale" not in cmd.flags
-            and not cfg.get_bool("replica-serve-stale-data")
-        ):
-            return CommandError(MASTERDOWN)
-        return None
-
-    # ---- figures ----
-
-    @property
-    def offset(self) -> int:
-        return self.server.engine.repl_offset
-
 
 class MasterLink(Client):
     """The connection to the master: handshake replies first (one line each), then the
     record stream (RESP arrays parsed by the request parser)."""
 
-    def __init__(self, side: ReplicaSide) -> None:
+    def __init__(self, side: Channel) -> None:
         super().__init__(side.server)
         self.side = side
+        self._mine = frozenset(side.shards)
         self.authenticated = True
         self.done: asyncio.Future = asyncio.get_running_loop().create_future()
         self.was_up = False
@@ -199,11 +277,14 @@ class MasterLink(Client):
         self._replies.append("REPLCONF capa")
         engine = self.server.engine
         term = max(s.binlog.term for s in engine.shards)
-        ids = [s.binlog.durable_id for s in engine.shards]
+        shards = side.local_shards()
+        ids = [s.binlog.durable_id for s in shards]
         positions: list[int] = []
-        for s in engine.shards:  # the master checks that it has these very records
-            positions += [s.binlog.durable_id, s.binlog.last_term, s.binlog.durable_offset]
-        cmds.append(["PIKASYNC", side.master_replid or "?", term, engine.nshards, *positions])
+        for s in shards:  # the master checks that it has these very records
+            b = s.binlog
+            positions += [s.index, b.durable_id, b.last_term, b.durable_offset]
+        replid = side.side.master_replid or "?"
+        cmds.append(["PIKASYNC", replid, term, engine.nshards, *positions])
         self._replies.append("PIKASYNC")
         log.notice(
             f"MASTER <-> REPLICA sync started: asking {side.host}:{side.port} for the records "
@@ -288,15 +369,15 @@ class MasterLink(Client):
             self.was_up = self.streaming = True
             log.notice(
                 f"MASTER <-> REPLICA sync: incremental sync from {side.host}:{side.port} "
-                f"accepted (replid {side.master_replid}): no full sync needed"
+                f"accepted (replid {side.side.master_replid}): no full sync needed"
             )
-            self._dirty.update(range(self.server.engine.nshards))
+            self._dirty.update(side.shards)
             return rest
         if line.startswith("+FULLRESYNC"):
             parts = line.split()
             try:
                 replid, term = parts[1], int(parts[2])
-                side.fullsync = FullSyncReceiver(self.server.engine, replid, term)
+                side.fullsync = FullSyncReceiver(self.server.engine, replid, term, side.shards)
             except (IndexError, ValueError, OSError) as e:
                 self._fail(f"cannot start the full sync ({line}): {e}")
                 return b""
@@ -307,6 +388,15 @@ class MasterLink(Client):
             )
             self.streaming = True
             return rest
+        if line.startswith("-PIKASPLIT "):
+            # The master's workers own these shards in groups: one connection per group.
+            try:
+                groups = [[int(i) for i in g.split(",")] for g in line.split()[1:]]
+            except ValueError:
+                groups = []
+            if not side.side.split(side, groups):
+                self._fail(f"cannot follow the master's shard groups: {line}")
+            return b""
         if line.startswith("-FULLSYNC"):
             side.full_sync_reason = line[1:]
             log.warning(
@@ -326,7 +416,8 @@ class MasterLink(Client):
 
     def _apply_frames(self, deadline: float) -> bool:
         """-> whether frames are left (the deadline passed)."""
-        shards = self.server.engine.shards
+        shards = self.server.engine.slot_shards
+        mine = self._mine
         parser = self.parser
         while not self.closed:
             if time.monotonic() > deadline:
@@ -341,9 +432,12 @@ class MasterLink(Client):
                 continue  # PING (keeps last_io fresh) or something newer: nothing to do
             index = int(argv[1])
             raw = argv[2]
+            if index not in mine:
+                self._fail(f"the master sent a record of shard {index}, not asked for")
+                return False
             try:
                 rec, _end = decode_record(raw, 0)
-                shards[index].apply_record(rec, raw)
+                shards[index].apply_record(rec, raw)  # type: ignore[union-attr]
             except BinlogError as e:
                 # A gap or an offset mismatch: this replica's history is not the master's.
                 self.side.full_sync_reason = f"history diverged: {e}"
@@ -375,20 +469,19 @@ class MasterLink(Client):
             receiver.abort()
             self._fail(f"full sync failed while swapping the shards in: {e}")
             return
-        side.full_syncs += 1
         side.set_up(receiver.replid)
         self.was_up = True
-        self._dirty.update(range(self.server.engine.nshards))
+        self._dirty.update(side.shards)
 
     def send_acks(self, all_shards: bool = False) -> None:
         if not self.streaming or self.transport is None or self.side.fullsync is not None:
             return
-        shards = self.server.engine.shards
-        which = range(len(shards)) if all_shards else sorted(self._dirty)
+        shards = self.server.engine.slot_shards
+        which = self.side.shards if all_shards else sorted(self._dirty)
         self._dirty.clear()
         out = []
         for i in which:
-            b = shards[i].binlog
+            b = shards[i].binlog  # type: ignore[union-attr]
             out.append(encode_command(["REPLCONF", "ACK", i, b.durable_id, b.durable_offset]))
         if out:
             self.send(b"".join(out))
@@ -443,7 +536,10 @@ def become_master(server: Server) -> None:
     for s in engine.shards:
         s.binlog.set_term(term)
     server.replid2 = side.master_replid or server.replid
-    server.replid = secrets.token_hex(20)
+    # Derived, not drawn: every worker of this server promotes its own shards at once and
+    # must name the new history the same.
+    seed = f"{server.run_id}:{server.replid2}:{term}".encode()
+    server.replid = hashlib.sha1(seed).hexdigest()
     server.second_repl_offset = engine.repl_offset + 1
     engine.lazy_expire_on_read = True
     engine.active_expire_enabled = True

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pikadb.errors import CommandError
@@ -106,6 +107,7 @@ class SyncMode:
         self.waiters: dict[int, tuple[BlockedClient, tuple[int, ...] | None, int, bool]] = {}
         self.degraded = False
         self.sync_timeouts = 0
+        self.callbacks: list[tuple[tuple[int, ...] | None, int, Callable[[int], None]]] = []
         cfg = server.config
         for name in (
             "min-replicas-to-write",
@@ -138,13 +140,14 @@ class SyncMode:
 
     def acked(self, woff: tuple[int, ...] | None) -> int:
         """How many replicas acknowledged every shard's records up to woff."""
-        links = self.server.repl_master.links
+        replicas = self.server.repl_master.replicas()
         if woff is None:
-            return len(links)
+            return len(replicas)
+        shards = self.server.engine.shards
         n = 0
-        for link in links:
-            ids = link.acked_ids
-            if all(a >= w for a, w in zip(ids, woff, strict=False)):
+        for r in replicas:
+            ids = r.acked_ids
+            if all(ids.get(s.index, -1) >= w for s, w in zip(shards, woff, strict=False)):
                 n += 1
         return n
 
@@ -152,7 +155,7 @@ class SyncMode:
         """Replicas that acked within min-replicas-max-lag seconds (repl_good_slaves_count)."""
         now = time.monotonic()
         return sum(
-            1 for link in self.server.repl_master.links if now - link.last_ack <= self.max_lag
+            1 for r in self.server.repl_master.replicas() if now - r.last_ack <= self.max_lag
         )
 
     # ---- min-replicas-to-write (dispatcher) ----
@@ -251,6 +254,26 @@ class SyncMode:
         self.waiters[c.id] = (blocking.clients[c.id], woff, numreplicas, False)
         return reply
 
+    def wait_then(
+        self, woff: tuple[int, ...] | None, need: int, timeout_ms: int, done: Callable[[int], None]
+    ) -> None:
+        """WAIT's count for a client of several workers (server/routing.py): done(count)
+        once need replicas acknowledged woff, or at the timeout (0: none)."""
+        count = self.acked(woff)
+        if count >= need:
+            done(count)
+            return
+        entry = (woff, need, done)
+        self.callbacks.append(entry)
+        if timeout_ms > 0:
+            loop = asyncio.get_running_loop()
+            loop.call_later(timeout_ms / 1000, self._callback_timed_out, entry)
+
+    def _callback_timed_out(self, entry: tuple) -> None:
+        if entry in self.callbacks:
+            self.callbacks.remove(entry)
+            entry[2](self.acked(entry[0]))
+
     def hold(self, c: Client, reply: bytes) -> bytes:
         """Sync mode: keep the (encoded) reply of c's write until enough replicas have it."""
         woff = c.woff
@@ -273,6 +296,11 @@ class SyncMode:
         """A replica acknowledged new positions: answer the waiters that have enough."""
         if self.degraded:
             self._maybe_restore()
+        for entry in list(self.callbacks):
+            count = self.acked(entry[0])
+            if count >= entry[1]:
+                self.callbacks.remove(entry)
+                entry[2](count)
         if not self.waiters:
             return
         blocking = self.server.blocking
@@ -302,6 +330,11 @@ class SyncMode:
                     f"Sync replication timed out ({count} of {need} replicas acknowledged "
                     f"within {self.timeout_ms} ms): degrading to async replication"
                 )
+                hub = self.server.hub
+                if hub is not None:  # the server degrades, not one worker's shards
+                    for w in range(hub.count):
+                        if w != hub.index:
+                            hub.notify(w, "degrade", None)
             self._release_all()
             return
         del self.waiters[c.id]
@@ -309,6 +342,13 @@ class SyncMode:
             f"NOREPLICAS sync replication timed out: {count} of {need} replicas acknowledged"
         )
         self.server.blocking.unblock(c, error=False)
+
+    def degrade_from_peer(self, _payload: object = None) -> None:
+        """Another worker's sync replication timed out (server/peers.py NOTIFY)."""
+        if self.sync and self.degrade and not self.degraded:
+            self.degraded = True
+            log.warning("Sync replication timed out on another worker: degrading to async")
+            self._release_all()
 
     def _release_all(self) -> None:
         """Degraded: every held sync reply goes out now."""

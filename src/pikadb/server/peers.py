@@ -177,7 +177,10 @@ class PeerHub:
         self._flush_scheduled = False
         self._server: asyncio.AbstractServer | None = None
         self.links: set[PeerLink] = set()  # every open link, made or accepted
-        self.notify_handlers: dict[str, Callable[[object], None]] = {"unblock": self._unblock}
+        self.notify_handlers: dict[str, Callable[[object], None]] = {
+            "unblock": self._unblock,
+            "degrade": server.syncmode.degrade_from_peer,
+        }
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()

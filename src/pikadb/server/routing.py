@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -204,16 +205,26 @@ _INFO_SUMS = frozenset(
         "used_memory",
         "used_memory_rss",
         "used_memory_peak",
+        "binlog_segments",
+        "binlog_bytes",
+        "binlog_records",
     ]
 )
+# INFO lines about one shard each: every worker's, in shard order.
+_PER_SHARD = re.compile(r"binlog_shard(\d+)$")
 
 
 def _info(parts: list[Any]) -> Any:
     """INFO: this worker's text with the per-worker counts summed; the keyspace, command
     and error statistics of all workers."""
     texts = [p.decode("utf-8", "replace") for p in parts]
+    repl = [_section(t, "# Replication") for t in texts]
+    if repl[0]:
+        merged_repl = _merge_replication(repl)
+        texts = [texts[0].replace("\r\n".join(repl[0]), "\r\n".join(merged_repl), 1), *texts[1:]]
     sums: dict[str, int] = {}
     merged: dict[str, dict[str, dict[str, float]]] = {s: {} for s in _MERGED_SECTIONS}
+    per_shard: dict[int, str] = {}
     for text in texts:
         section = ""
         for line in text.split("\r\n"):
@@ -223,7 +234,10 @@ def _info(parts: list[Any]) -> Any:
             name, sep, value = line.partition(":")
             if not sep:
                 continue
-            if section in merged:
+            m = _PER_SHARD.match(name)
+            if m:
+                per_shard[int(m.group(1))] = line
+            elif section in merged:
                 fields = merged[section].setdefault(name, {})
                 for f in value.split(","):
                     k, _, v = f.partition("=")
@@ -254,12 +268,29 @@ def _info(parts: list[Any]) -> Any:
         name, sep, _ = line.partition(":")
         if section in merged and sep:
             continue
+        if _PER_SHARD.match(name):
+            if per_shard:  # all of them where the first was
+                out.extend(per_shard[i] for i in sorted(per_shard))
+                per_shard = {}
+            continue
         if sep and name in sums:
             line = f"{name}:{sums[name]}"
         out.append(line)
     if section in merged:
         out.extend(_merged_lines(section, merged[section]))
     return Verbatim("\r\n".join(out))
+
+
+def _section(text: str, header: str) -> list[str]:
+    """The lines of one INFO section after its header ([] when absent)."""
+    lines = text.split("\r\n")
+    if header not in lines:
+        return []
+    start = lines.index(header) + 1
+    end = start
+    while end < len(lines) and lines[end] and not lines[end].startswith("# "):
+        end += 1
+    return lines[start:end]
 
 
 # INFO sections whose lines are name:field=value,... and add up over workers.
@@ -287,7 +318,120 @@ def _merged_lines(section: str, entries: dict[str, dict[str, float]]) -> list[st
     return out
 
 
+_LINK_STATES = ("connect", "connecting", "sync", "connected")  # the worst one wins
+
+
+def _role(parts: list[Any]) -> Any:
+    """ROLE: offsets summed over the workers' shards, a replica's links as one."""
+    kinds = {p[0] for p in parts}
+    if kinds == {b"master"}:
+        replicas: dict[tuple[bytes, bytes], int] = {}
+        for p in parts:
+            for ip, port, off in p[2]:
+                replicas[(ip, port)] = replicas.get((ip, port), 0) + int(off)
+        rows = [[ip, port, b"%d" % off] for (ip, port), off in replicas.items()]
+        return [b"master", sum(p[1] for p in parts), rows]
+    if kinds == {b"slave"}:
+        states = {p[3].decode() for p in parts}
+        state = next(s for s in _LINK_STATES if s in states)
+        offset = -1 if any(p[4] == -1 for p in parts) else sum(p[4] for p in parts)
+        return [b"slave", parts[0][1], parts[0][2], state.encode(), offset]
+    return _to_reply(parts[0])  # a REPLICAOF reaching the workers one after the other
+
+
+# INFO replication: figures of each worker's shards that add up, and "no offset" (-1) aware
+# sums of stream positions that count from 1.
+_REPL_SUMS = frozenset(
+    [
+        "slave_read_repl_offset",
+        "slave_repl_offset",
+        "master_repl_offset",
+        "repl_backlog_size",
+        "repl_backlog_histlen",
+        "master_sync_total_bytes",
+        "master_sync_read_bytes",
+        "master_sync_left_bytes",
+        "sync_replies_waiting",
+        "sync_timeouts",
+    ]
+)
+_REPL_FROM_ONE = frozenset(["second_repl_offset", "repl_backlog_first_byte_offset"])
+_REPL_MAX = frozenset(
+    ["master_sync_in_progress", "master_link_down_since_seconds", "master_sync_last_io_seconds_ago"]
+)
+
+
+def _repl_value(name: str, values: list[str]) -> str:
+    if name == "replication_mode_effective":  # a degraded worker degrades the server
+        return "async" if "async" in values else values[0]
+    try:
+        nums = [int(v) for v in values]
+    except ValueError:
+        return values[0]
+    if name in _REPL_SUMS:
+        return str(sum(nums))
+    if name in _REPL_FROM_ONE:
+        known = [n for n in nums if n > 0]
+        return str(sum(n - 1 for n in known) + 1) if known else str(nums[0])
+    if name in _REPL_MAX:
+        return str(max(nums))
+    if name == "master_last_io_seconds_ago":
+        return "-1" if -1 in nums else str(max(nums))
+    if name in ("acked_replicas",):
+        return str(min(nums))
+    return values[0]
+
+
+def _merge_replication(sections: list[list[str]]) -> list[str]:
+    """INFO replication of every worker as one server's: the local worker's lines, in
+    order, with the figures merged and each replica listed once (its links summed)."""
+    fields = [dict(ln.split(":", 1) for ln in sec if ":" in ln) for sec in sections]
+    base = sections[0]
+    if len({f.get("role") for f in fields}) != 1:
+        return base
+    replicas: dict[tuple[str, str], list[int]] = {}
+    for f in fields:
+        for k, v in f.items():
+            if k.startswith("slave") and k[5:].isdigit():
+                d = dict(x.split("=", 1) for x in v.split(",") if "=" in x)
+                entry = replicas.setdefault((d.get("ip", ""), d.get("port", "")), [0, 0])
+                entry[0] += int(d.get("offset", 0))
+                entry[1] = max(entry[1], int(d.get("lag", 0)))
+    down = any(f.get("master_link_status") == "down" for f in fields)
+    out: list[str] = []
+    for line in base:
+        name, sep, value = line.partition(":")
+        if not sep or (name.startswith("slave") and name[5:].isdigit()):
+            if not sep:
+                out.append(line)
+            continue
+        if name == "connected_slaves":
+            out.append(f"connected_slaves:{len(replicas)}")
+            out += [
+                f"slave{i}:ip={ip},port={port},state=online,offset={off},lag={lag}"
+                for i, ((ip, port), (off, lag)) in enumerate(replicas.items())
+            ]
+            continue
+        if name == "master_link_status":
+            value = "down" if down else "up"
+        elif name == "slave_priority" and down:
+            # A worker's link is down while the local one is up: say since when.
+            since = [
+                f["master_link_down_since_seconds"]
+                for f in fields
+                if "master_link_down_since_seconds" in f
+            ]
+            if since and not any(ln.startswith("master_link_down_since") for ln in out):
+                value_since = _repl_value("master_link_down_since_seconds", since)
+                out.append(f"master_link_down_since_seconds:{value_since}")
+        else:
+            value = _repl_value(name, [f.get(name, value) for f in fields])
+        out.append(f"{name}:{value}")
+    return out
+
+
 COMBINE: dict[str, Callable[[list[Any]], Any]] = {
+    "role": _role,
     "sum": _sum,
     "concat": _concat,
     "distinct": _distinct,
@@ -335,6 +479,8 @@ class Router:
             if raw.isdigit() and int(raw) % self.count != self.index:
                 return self.forward(c, int(raw) % self.count, [argv])
             return None
+        if policy == "wait":
+            return self._wait(c, argv)
         if policy == "publish":  # subscribers are on every worker
             return self._everywhere(c, cmd, argv, "sum")
         if policy == "debug":  # DIGEST: every worker's share; DIGEST-VALUE: by key
@@ -342,6 +488,8 @@ class Router:
             if sub == b"digest" and len(argv) == 2:
                 pieces = [(w, [argv[0], b"DIGEST-PARTS"]) for w in range(self.count)]
                 return self._gather(c, pieces, _digest)
+            if sub in (b"set-active-expire", b"sleep"):  # the server: every worker
+                return self._everywhere(c, cmd, argv, "all")
             if sub == b"digest-value" and len(argv) > 2:
                 indexes = list(range(2, len(argv)))
                 if {self.owner(argv[i]) for i in indexes} == {self.index}:
@@ -436,6 +584,25 @@ class Router:
         g = Gather(self, c, len(pieces), combine, errors_too)
         for i, (worker, argv) in enumerate(pieces):
             self._ask(c, worker, argv, lambda data, i=i: g.put(i, data))
+        return b""
+
+    def _wait(self, c: Client, argv: list[bytes]) -> bytes | None:
+        """WAIT for a client whose writes went to other workers too: each worker counts the
+        replicas holding what the client wrote there; the answer is the smallest count."""
+        others = [w for w in (c.proxied or ()) if w != self.index]
+        if not others or self.server.replica_of is not None:
+            return None
+        try:
+            need, timeout = int(argv[1]), int(argv[2])
+        except ValueError:
+            return None  # the handler reports it
+        if timeout < 0:
+            return None
+        c.awaiting = True
+        g = Gather(self, c, 1 + len(others), min)
+        self.server.syncmode.wait_then(c.woff, need, timeout, lambda n: g.put(0, b":%d\r\n" % n))
+        for i, w in enumerate(others, 1):
+            self.hub.request(w, c.id, c.dbindex, 2, [argv], lambda d, i=i: g.put(i, d), c.peer)
         return b""
 
     # ---- keys on several workers ----

@@ -31,6 +31,7 @@ from pikadb.storage.engine import Database, Engine
 
 if TYPE_CHECKING:
     from pikadb.server.client import Client
+    from pikadb.server.handoff import HandoffReceiver
     from pikadb.server.peers import PeerHub
     from pikadb.server.routing import Router
     from pikadb.server.workers import WorkerRole
@@ -68,6 +69,7 @@ class Server:
         self.worker = worker
         self.hub: PeerHub | None = None
         self.router: Router | None = None
+        self.handoff: HandoffReceiver | None = None
         self.stats = Stats()
         self.slowlog = SlowLog()
         self.dispatcher = Dispatcher(self)
@@ -77,8 +79,8 @@ class Server:
         self.clients: dict[int, Client] = {}
         self.monitors: list[Client] = []
         self.start_time = time.time()
-        self.run_id = secrets.token_hex(20)
-        self.replid = secrets.token_hex(20)
+        self.run_id = worker.run_id if worker and worker.run_id else secrets.token_hex(20)
+        self.replid = worker.replid if worker and worker.replid else secrets.token_hex(20)
         # Replication (pikadb.replication): the links to our replicas, and the link to our
         # master while this server is a replica (REPLICAOF); replid2 / second_repl_offset
         # as in Redis's PSYNC2 after a promotion.
@@ -267,6 +269,10 @@ class Server:
             self.hub = PeerHub(self, w.index, w.count, w.coordinator_pid)
             await self.hub.start()
             self.router = Router(self, self.hub, w.index, w.count, self.engine.nshards)
+            from pikadb.server.handoff import HandoffReceiver
+
+            self.handoff = HandoffReceiver(self, w.index)
+            self.handoff.start()
         binds = self.config.get("bind").split()
         if w is not None:
             # The coordinator bound our sockets (server/workers.py).
@@ -300,6 +306,8 @@ class Server:
             srv.close()
         if self.hub is not None:
             self.hub.close()
+        if self.handoff is not None:
+            self.handoff.close()
         if self._cron_task is not None:
             self._cron_task.cancel()
         if self.replica_of is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import secrets
 import signal
 import socket
 import time
@@ -42,6 +43,9 @@ class WorkerRole:
     # kept open there: connections that reach a dead worker's socket wait in its backlog
     # for the restarted worker instead of being refused.
     sockets: tuple[socket.socket, ...] = ()
+    # The server's identity, the same in every worker (INFO run_id, master_replid).
+    run_id: str = ""
+    replid: str = ""
 
     def owns(self, shard: int) -> bool:
         return shard % self.count == self.index
@@ -72,9 +76,13 @@ class Coordinator:
         self.stopping = False
         self.exit_code = 0
         self.sockets: list[list[socket.socket]] = []
+        self.run_id = secrets.token_hex(20)
+        self.replid = secrets.token_hex(20)
 
     def _spawn(self, index: int) -> None:
-        role = WorkerRole(index, self.count, os.getpid(), tuple(self.sockets[index]))
+        role = WorkerRole(
+            index, self.count, os.getpid(), tuple(self.sockets[index]), self.run_id, self.replid
+        )
         pid = os.fork()
         if pid == 0:
             code = 1

@@ -506,27 +506,30 @@ class Engine:
 
     # ---- full sync (pikadb.replication.fullsync) ----
 
-    def swap_shards(self, staged: list[str], term: int) -> None:
-        """Replace every shard's RocksDB with the checkpoint directory staged[i] (a master's
-        full sync): close the shards, move the old directories aside, move the staged ones
-        in, start each binlog empty after the checkpoint's applied id with the master's
-        term, and reopen. The old directories are deleted once every shard reopened."""
-        assert len(staged) == len(self.shards)
+    def swap_shards(self, staged: dict[int, str], term: int) -> None:
+        """Replace the RocksDB of each shard staged names (index -> a master's checkpoint
+        directory, from a full sync): close those shards, move the old directories aside,
+        move the staged ones in, start each binlog empty after the checkpoint's applied id
+        with the master's term, and reopen. The old directories are deleted once every
+        shard reopened."""
+        assert staged and all(i in self._owned_positions() for i in staged)
         if self._compaction is not None:
             self._compaction.join()  # RocksDB must not close under a running compaction
         self.flush_groups()
-        old_root = os.path.join(self.path, "fullsync-old")
+        # One per swap: other workers of this server may swap their shards meanwhile.
+        old_root = os.path.join(self.path, f"fullsync-old-{min(staged)}")
         shutil.rmtree(old_root, ignore_errors=True)
         os.makedirs(old_root)
-        old = self.shards[:]
+        positions = self._owned_positions()
+        old = [self.shards[positions[i]] for i in staged]
         for shard in old:
             shard.close()
-        for i, shard in enumerate(old):
-            binlog_path = shard.binlog.path
+        for shard in old:
+            i = shard.index
             os.rename(shard.path, os.path.join(old_root, f"shard{i}"))
-            os.rename(binlog_path, os.path.join(old_root, f"binlog{i}"))
+            os.rename(shard.binlog.path, os.path.join(old_root, f"binlog{i}"))
             os.rename(staged[i], shard.path)
-        for i, shard in enumerate(old):
+        for shard in old:
             new = Shard(
                 shard.index,
                 shard.path,
@@ -541,7 +544,7 @@ class Engine:
             new.on_durable = shard.on_durable
             new.on_group_start = shard.on_group_start
             new.group_commit = shard.group_commit
-            self.shards[i] = new  # in place: every Database holds this list
+            self.shards[positions[new.index]] = new  # in place: every Database holds this list
             self.slot_shards[new.index] = new
         if self.nshards == 1:
             only = self.shards[0]
@@ -555,6 +558,10 @@ class Engine:
         for mk in list(self.watched):
             self.on_modified(mk)
         shutil.rmtree(old_root, ignore_errors=True)
+
+    def _owned_positions(self) -> dict[int, int]:
+        """shard index -> its place in self.shards."""
+        return {s.index: pos for pos, s in enumerate(self.shards)}
 
     # ---- closing ----
 
