@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 
-from tests.helpers.servers import SETTINGS, replication_info, start_replicated_group, wait_until
+from tests.helpers.servers import replication_info, start_replicated_group, wait_until
 from tests.integration.test_replication import (
     assert_same_data,
     wait_caught_up,
     write_load,
 )
+
+from helpers import servers
 
 # Small segments and one kept: a few thousand writes purge what an absent replica needs.
 RETENTION = {"binlog_segment_size": 4096, "binlog_keep_segments": 1}
@@ -132,7 +134,7 @@ def test_master_killed_mid_transfer_and_info_fields(pikad_factory):
     master.client().config_set("full-sync-max-bytes-per-sec", 0)
     wait_caught_up(master, replica)
     # One full sync per worker: each receives the shards it owns.
-    assert replica.log_text().count("full sync done") == (SETTINGS.workers or 1)
+    assert replica.log_text().count("full sync done") == (servers.SETTINGS.workers or 1)
     assert r.get("big:199") == master.client().get("big:199")
     assert assert_same_data(master, replica) == 201
     wait_until(lambda: not checkpoint_dirs(master), 10, what="the checkpoint to be deleted")

@@ -175,8 +175,7 @@ def reset(c, argv):
     c.name = None
     c.authenticated = not c.server.requirepass
     if c.monitor:
-        c.monitor = False
-        c.server.monitors.remove(c)
+        c.server.remove_monitor(c)
     discard(c)  # MULTI and WATCHed keys
     c.server.pubsub.unsubscribe_everything(c)  # silently, and out of the subscribed context
     return Status("RESET")

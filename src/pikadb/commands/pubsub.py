@@ -71,7 +71,7 @@ def sunsubscribe(c, argv):
     return RawReply(ps.unsubscribe(c, ps.shard, argv[1:]))
 
 
-@command("publish", arity=3, flags="pubsub loading stale fast", group="pubsub", route="sum")
+@command("publish", arity=3, flags="pubsub loading stale fast", group="pubsub", route="publish")
 def publish(c, argv):
     """PUBLISH channel message"""
     return c.server.pubsub.publish(argv[1], argv[2])
@@ -111,7 +111,9 @@ def pubsub_channels(c, argv):
     return ps.active(ps.channels, _pattern_arg(argv))
 
 
-@command("pubsub|shardchannels", arity=-2, flags="pubsub loading stale", group="pubsub")
+@command(
+    "pubsub|shardchannels", arity=-2, flags="pubsub loading stale", group="pubsub", route="distinct"
+)
 def pubsub_shardchannels(c, argv):
     """PUBSUB SHARDCHANNELS [pattern]"""
     ps = c.server.pubsub
@@ -125,16 +127,20 @@ def pubsub_numsub(c, argv):
     return ps.numsub(ps.channels, argv[2:])
 
 
-@command("pubsub|shardnumsub", arity=-2, flags="pubsub loading stale", group="pubsub")
+@command(
+    "pubsub|shardnumsub", arity=-2, flags="pubsub loading stale", group="pubsub", route="numsub"
+)
 def pubsub_shardnumsub(c, argv):
     """PUBSUB SHARDNUMSUB [shardchannel [shardchannel ...]]"""
     ps = c.server.pubsub
     return ps.numsub(ps.shard, argv[2:])
 
 
-@command("pubsub|numpat", arity=2, flags="pubsub loading stale", group="pubsub", route="sum")
+@command("pubsub|numpat", arity=2, flags="pubsub loading stale", group="pubsub", route="numpat")
 def pubsub_numpat(c, argv):
     """PUBSUB NUMPAT"""
+    if c.quiet:  # one worker's piece (server/routing.py): its patterns, counted once
+        return c.server.pubsub.pattern_list()
     return c.server.pubsub.numpat()
 
 

@@ -93,8 +93,7 @@ def shutdown(c, argv):
 def monitor(c, argv):
     """MONITOR"""
     if not c.monitor:
-        c.monitor = True
-        c.server.monitors.append(c)
+        c.server.add_monitor(c)
     return OK
 
 

@@ -59,7 +59,7 @@ def rejected(c, err: CommandError, cmd: Command | None, argv: list[bytes]) -> Co
     Returns the error to reply."""
     if cmd is not None and cmd.name == "exec":
         discard(c)
-        if c.server.monitors:
+        if c.server.monitored:
             c.server.feed_monitors(c, argv)
         # Redis formats its own errors without the ERR prefix here; shared ones keep theirs.
         reason = err.text[4:] if err.text.startswith("ERR ") else err.text

@@ -32,6 +32,7 @@ _MAX_CLIENTS_REACHED = b"-ERR max number of clients reached\r\n"
 
 class Client(asyncio.Protocol):
     is_proxy = False  # server/peers.py: a client of another worker
+    quiet = False  # a proxy running a piece of a split command: not accounted here
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -115,7 +116,7 @@ class Client(asyncio.Protocol):
         self.fd = sock.fileno() if sock is not None else -1
         server = self.server
         server.stats.total_connections_received += 1
-        if len(server.clients) >= server.maxclients:
+        if server.client_count() >= server.maxclients:
             server.stats.rejected_connections += 1
             transport.write(_MAX_CLIENTS_REACHED)
             transport.close()
@@ -129,6 +130,8 @@ class Client(asyncio.Protocol):
             log.warning(f"Refused a connection from {self.peer}: protected mode, no password")
             return
         server.clients[self.id] = self
+        if server.worker is not None:
+            server.worker.publish_clients(len(server.clients))
         # Replies are written once per read; above 4 MB of unread output, stop reading.
         transport.set_write_buffer_limits(high=OUTPUT_HIGH_WATER)
 

@@ -134,7 +134,9 @@ class Dispatcher:
             syncmode.postpone(c, argv)
             return b""
         router = server.router
-        if router is not None and not c.is_proxy:  # several workers: maybe not here
+        # Several workers: maybe not here. A proxy's command was routed by its own worker,
+        # except a PUBLISH sent to worker 0 to be ordered (routing.py).
+        if router is not None and (not c.is_proxy or (cmd.route == "publish" and not c.quiet)):
             try:
                 reply = router.route(c, cmd, argv)
             except CommandError as e:
@@ -169,7 +171,9 @@ class Dispatcher:
 
     def execute(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes:
         """Run a command that passed every policy (or was queued by MULTI); stats, SLOWLOG
-        and MONITOR follow. Returns the encoded reply."""
+        and MONITOR follow, unless c.quiet: one piece of a command split over the workers,
+        which the worker the client is on accounts for once (server/routing.py).
+        Returns the encoded reply."""
         server = self.server
         c.argv = argv
         # Binlog records carry the command for people and tools; the data travels in the
@@ -179,21 +183,30 @@ class Dispatcher:
         else:
             server.engine.current_command = (c.dbindex, argv)
         start = _perf_ns()
+        failed = None
         try:
             reply = encode(cmd.handler(c, argv), c.proto)
         except CommandError as e:
             reply = error_reply(e.text)
-            self._count_error(e.text)
-            self.stats_for(cmd).failed += 1
+            failed = e.text
         except Exception as e:
             # A bug in one handler must not take the connection or the server down.
             log.warning(f"Internal error in '{cmd.name}': {traceback.format_exc()}")
-            text = f"ERR internal error in '{cmd.name}': {type(e).__name__}: {e}"
-            reply = error_reply(text)
-            self._count_error(text)
+            failed = f"ERR internal error in '{cmd.name}': {type(e).__name__}: {e}"
+            reply = error_reply(failed)
+        if not c.quiet:
+            self.account(c, cmd, argv, (_perf_ns() - start) // 1000, failed)
+        return reply
+
+    def account(
+        self, c: Client, cmd: Command, argv: list[bytes], duration_us: int, failed: str | None
+    ) -> None:
+        """One executed command in INFO commandstats/errorstats, SLOWLOG and MONITOR."""
+        server = self.server
+        if failed is not None:
+            self._count_error(failed)
             self.stats_for(cmd).failed += 1
-        duration_us = (_perf_ns() - start) // 1000
-        if server.monitors and "admin" not in cmd.flags and "skip_monitor" not in cmd.flags:
+        if server.monitored and "admin" not in cmd.flags and "skip_monitor" not in cmd.flags:
             # After execution, as Redis 7 does: MONITOR shows the db the command left selected.
             server.feed_monitors(c, argv)
         st = self.cmdstats.get(cmd.name)
@@ -206,4 +219,3 @@ class Dispatcher:
             server.slowlog.add(
                 argv, duration_us, c.peer.encode(), c.name or b"", server.slowlog_max_len
             )
-        return reply

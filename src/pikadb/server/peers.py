@@ -5,7 +5,8 @@ Each worker listens on a unix stream socket in Linux's abstract namespace (no fi
 up, no path-length limit) named after the coordinator's pid and the port, and connects to
 each other worker on first use. Frames are msgpack arrays:
 
-    [REQUEST, req_id, origin client id, db, proto, [argv, ...], peer] -> [REPLY, req_id, bytes]
+    [REQUEST, req_id, origin client id, db, proto, [argv, ...], peer, quiet]
+                                      -> [REPLY, req_id, bytes]
     [GONE, origin client id]          the origin's connection closed: drop its proxy
     [NOTIFY, kind, payload]           fire and forget (Pub/Sub delivery, ...)
 
@@ -136,7 +137,7 @@ class PeerLink(asyncio.Protocol):
                 hub.notified(frame[1], frame[2])
 
     def _request(self, frame: list) -> None:
-        _, req_id, origin_id, db, proto, argvs, peer = frame
+        _, req_id, origin_id, db, proto, argvs, peer, quiet = frame
         server = self.hub.server
         proxy = self.proxies.get(origin_id)
         if proxy is None:
@@ -147,6 +148,7 @@ class PeerLink(asyncio.Protocol):
         proxy.proto = proto
         proxy.peer = peer  # the client's address: MONITOR, DEBUG's local check
         proxy.req_id = req_id
+        proxy.quiet = quiet
         dispatch = server.dispatcher.call
         blocking = server.blocking
         reply = b""
@@ -180,6 +182,8 @@ class PeerHub:
         self.notify_handlers: dict[str, Callable[[object], None]] = {
             "unblock": self._unblock,
             "degrade": server.syncmode.degrade_from_peer,
+            "monitoring": server.remote_monitoring,
+            "monitor": server.remote_monitor_line,
         }
 
     async def start(self) -> None:
@@ -221,12 +225,14 @@ class PeerHub:
         argvs: list,
         done: ReplyHandler,
         peer: str = "",
+        quiet: bool = False,
     ) -> None:
         """Run argvs on worker for our client client_id; done(reply bytes) when answered,
-        done(None) if the worker went away first (the outcome is unknown)."""
+        done(None) if the worker went away first (the outcome is unknown). quiet: a piece
+        of a command this worker accounts for (stats, SLOWLOG, MONITOR) itself."""
         req_id = next(self._ids)
         self._pending[req_id] = (worker, done)
-        self._send(worker, [REQUEST, req_id, client_id, db, proto, argvs, peer])
+        self._send(worker, [REQUEST, req_id, client_id, db, proto, argvs, peer, quiet])
 
     def gone(self, worker: int, client_id: int) -> None:
         link = self._links.get(worker)

@@ -235,3 +235,6 @@ class PubSub:
     def numpat(self) -> int:
         """PUBSUB NUMPAT and INFO pubsub_patterns: distinct patterns with subscribers."""
         return len(self.patterns.registry)
+
+    def pattern_list(self) -> list[bytes]:
+        return list(self.patterns.registry)

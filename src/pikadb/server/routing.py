@@ -26,10 +26,12 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pikadb import errors
+from pikadb.commands.keys import parse_cursor
 from pikadb.errors import CommandError
 from pikadb.keycodec import key_slot
 from pikadb.protocol import ErrorReply, Status, Verbatim, encode
@@ -85,18 +87,22 @@ def _to_reply(value: Any) -> Any:
 class Gather:
     """Replies of the pieces of one command, combined when the last arrives."""
 
-    __slots__ = ("c", "combine", "errors_too", "missing", "parts", "router")
+    __slots__ = ("argv", "c", "cmd", "combine", "errors_too", "missing", "parts", "router", "start")
 
     def __init__(
         self,
         router: Router,
         c: Client,
+        argv: list[bytes],
         n: int,
         combine: Callable[[list[Any]], Any],
         errors_too: bool = False,
     ) -> None:
         self.router = router
         self.c = c
+        self.cmd = c.cmd
+        self.argv = argv
+        self.start = time.perf_counter_ns()
         self.parts: list[Any] = [None] * n
         self.missing = n
         self.combine = combine
@@ -106,15 +112,17 @@ class Gather:
         self.parts[i] = ReplyError(WORKER_GONE) if data is None else parse_reply(data)
         self.missing -= 1
         if self.missing == 0:
+            value = None
             for p in self.parts:
                 if isinstance(p, ReplyError) and (not self.errors_too or str(p) == WORKER_GONE):
-                    self.router.answer(self.c, ErrorReply(str(p)))
-                    return
-            try:
-                value = self.combine(self.parts)
-            except CommandError as e:
-                value = ErrorReply(e.text)
-            self.router.answer(self.c, value)
+                    value = ErrorReply(str(p))
+                    break
+            if value is None:
+                try:
+                    value = self.combine(self.parts)
+                except CommandError as e:
+                    value = ErrorReply(e.text)
+            self.router.finish(self.c, self.cmd, self.argv, self.start, value)
 
 
 # ---- combining the replies of every worker to a keyless command (the table's `route`) ----
@@ -167,6 +175,11 @@ def _digest(parts: list[Any]) -> Any:
         for i in range(0, len(p), 2):
             merged[p[i]] = merged.get(p[i], 0) ^ int(p[i + 1], 16)
     return Status(hex_digest(combine_digest_parts(merged)))
+
+
+def _numpat(parts: list[Any]) -> Any:
+    """PUBSUB NUMPAT: patterns subscribed anywhere, each once (the pieces list theirs)."""
+    return len({p for part in parts for p in part})
 
 
 def _distinct(parts: list[Any]) -> Any:
@@ -439,6 +452,7 @@ COMBINE: dict[str, Callable[[list[Any]], Any]] = {
     "client-list": _client_lines,
     "client-kill": _client_kill,
     "numsub": _numsub,
+    "numpat": _numpat,
     "info": _info,
 }
 ERRORS_TOO = frozenset({"client-kill"})
@@ -481,13 +495,18 @@ class Router:
             return None
         if policy == "wait":
             return self._wait(c, argv)
-        if policy == "publish":  # subscribers are on every worker
+        if policy == "publish":
+            # Subscribers are on every worker. Worker 0 sends every message to the others,
+            # over links that keep order: all subscribers see the messages of several
+            # publishers in one order, as from one Redis process.
+            if self.index != 0:
+                return self.forward(c, 0, [argv])
             return self._everywhere(c, cmd, argv, "sum")
         if policy == "debug":  # DIGEST: every worker's share; DIGEST-VALUE: by key
             sub = argv[1].lower()
             if sub == b"digest" and len(argv) == 2:
                 pieces = [(w, [argv[0], b"DIGEST-PARTS"]) for w in range(self.count)]
-                return self._gather(c, pieces, _digest)
+                return self._gather(c, argv, pieces, _digest)
             if sub in (b"set-active-expire", b"sleep"):  # the server: every worker
                 return self._everywhere(c, cmd, argv, "all")
             if sub == b"digest-value" and len(argv) > 2:
@@ -545,6 +564,17 @@ class Router:
     def answer(self, c: Client, value: Any) -> None:
         self.answer_raw(c, encode(value, c.proto))
 
+    def finish(
+        self, c: Client, cmd: Command | None, argv: list[bytes], start: int, value: Any
+    ) -> None:
+        """The combined reply of a split or broadcast command: accounted for once, here
+        (its pieces ran quietly), then sent."""
+        if cmd is not None:
+            failed = str(value) if isinstance(value, ErrorReply) else None
+            usec = (time.perf_counter_ns() - start) // 1000
+            self.server.dispatcher.account(c, cmd, argv, usec, failed)
+        self.answer(c, value)
+
     def unblock_remote(self, target: Client, error: bool) -> bool:
         """CLIENT UNBLOCK of a client whose blocking command waits on another worker."""
         cmd = target.cmd
@@ -563,7 +593,11 @@ class Router:
         if worker == self.index:
             # In the client's own protocol: what the command pushes to the client itself
             # (a PUBLISH to its own channel) must be in it; the reply parser reads both.
-            reply = self.server.dispatcher.execute(c, c.cmd, argv)  # type: ignore[arg-type]
+            c.quiet = True  # a piece: the whole is accounted for by finish()
+            try:
+                reply = self.server.dispatcher.execute(c, c.cmd, argv)  # type: ignore[arg-type]
+            finally:
+                del c.quiet
             # Answered on the next turn, never from inside the dispatcher: the replies of
             # the commands before this one in the client's read are not written yet.
             asyncio.get_running_loop().call_soon(done, reply)
@@ -571,17 +605,18 @@ class Router:
         if c.proxied is None:
             c.proxied = set()
         c.proxied.add(worker)
-        self.hub.request(worker, c.id, c.dbindex, 2, [argv], done, c.peer)
+        self.hub.request(worker, c.id, c.dbindex, 2, [argv], done, c.peer, quiet=True)
 
     def _gather(
         self,
         c: Client,
+        argv: list[bytes],
         pieces: list[tuple[int, list[bytes]]],
         combine: Callable,
         errors_too: bool = False,
     ) -> bytes:
         c.awaiting = True
-        g = Gather(self, c, len(pieces), combine, errors_too)
+        g = Gather(self, c, argv, len(pieces), combine, errors_too)
         for i, (worker, argv) in enumerate(pieces):
             self._ask(c, worker, argv, lambda data, i=i: g.put(i, data))
         return b""
@@ -599,10 +634,11 @@ class Router:
         if timeout < 0:
             return None
         c.awaiting = True
-        g = Gather(self, c, 1 + len(others), min)
+        g = Gather(self, c, argv, 1 + len(others), min)
         self.server.syncmode.wait_then(c.woff, need, timeout, lambda n: g.put(0, b":%d\r\n" % n))
         for i, w in enumerate(others, 1):
-            self.hub.request(w, c.id, c.dbindex, 2, [argv], lambda d, i=i: g.put(i, d), c.peer)
+            done = lambda d, i=i: g.put(i, d)  # noqa: E731
+            self.hub.request(w, c.id, c.dbindex, 2, [argv], done, c.peer, quiet=True)
         return b""
 
     # ---- keys on several workers ----
@@ -629,9 +665,9 @@ class Router:
                 sub.extend(argv[i : i + step])
             pieces.append((w, sub))
         if policy == "sum":
-            return self._gather(c, pieces, _sum)
+            return self._gather(c, argv, pieces, _sum)
         if policy == "pairs":
-            return self._gather(c, pieces, lambda parts: _to_reply(parts[0]))
+            return self._gather(c, argv, pieces, lambda parts: _to_reply(parts[0]))
         if policy == "gather":
             slots = list(by_worker.values())
 
@@ -644,7 +680,7 @@ class Router:
                         out[i - first] = _to_reply(v)
                 return out
 
-            return self._gather(c, pieces, combine)
+            return self._gather(c, argv, pieces, combine)
         raise CommandError(errors.CROSSSLOT)
 
     # ---- keyless commands about every worker ----
@@ -661,19 +697,17 @@ class Router:
         else:
             combine = COMBINE[policy]
         pieces = [(w, argv) for w in range(self.count)]
-        return self._gather(c, pieces, combine, errors_too=policy in ERRORS_TOO)
+        return self._gather(c, argv, pieces, combine, errors_too=policy in ERRORS_TOO)
 
     def _scan(self, c: Client, argv: list[bytes]) -> bytes | None:
         """SCAN walks worker 0's shards, then worker 1's, ...: a cursor names the worker
         whose cursor table holds its position (cursor % workers); cursors 1..workers-1
         start a worker's walk. A walk that ends with room left in the page goes on with
         the next worker's, so a small keyspace comes back in one page as from Redis."""
-        raw = argv[1] or b"0"  # strtoull, as Redis: "" is 0, a "+" sign is read
-        if raw[:1] == b"+":
-            raw = raw[1:]
-        if not raw.isdigit() or int(raw) >= 1 << 64:
+        try:
+            cursor = parse_cursor(argv[1])  # strtoul, as Redis: "" is 0, "-0" is 0, ...
+        except CommandError:
             return None  # the handler reports the invalid cursor
-        cursor = int(raw)
         n = self.count
         worker = cursor % n if cursor >= n else cursor
         count = 10
@@ -682,6 +716,10 @@ class Router:
                 count = max(1, int(argv[i + 1]))
         c.awaiting = True
         found: list[Any] = []
+        cmd, start = c.cmd, time.perf_counter_ns()
+
+        def answer(value: Any) -> None:
+            self.finish(c, cmd, argv, start, value)
 
         def ask(w: int, sub_cursor: int) -> None:
             sub = list(argv)
@@ -691,18 +729,18 @@ class Router:
         def got(w: int, data: bytes | None) -> None:
             value = ReplyError(WORKER_GONE) if data is None else parse_reply(data)
             if isinstance(value, ReplyError):
-                self.answer(c, ErrorReply(str(value)))
+                answer(ErrorReply(str(value)))
                 return
             nxt, keys = int(value[0]), value[1]
             found.extend(keys)
             if nxt:
-                self.answer(c, [b"%d" % (nxt * n + w), found])
+                answer([b"%d" % (nxt * n + w), found])
             elif w + 1 >= n:
-                self.answer(c, [b"0", found])
+                answer([b"0", found])
             elif len(found) < count:
                 ask(w + 1, 0)
             else:
-                self.answer(c, [b"%d" % (w + 1), found])
+                answer([b"%d" % (w + 1), found])
 
         ask(worker, 0 if cursor < n else cursor // n)
         return b""

@@ -78,6 +78,10 @@ class Server:
         self.pubsub = PubSub(self)  # channels, patterns and their subscribers
         self.clients: dict[int, Client] = {}
         self.monitors: list[Client] = []
+        # Workers with MONITOR clients of their own (several workers: each command is
+        # shown there too); monitored: is anyone watching at all (the dispatcher's check).
+        self.remote_monitors: set[int] = set()
+        self.monitored = False
         self.start_time = time.time()
         self.run_id = worker.run_id if worker and worker.run_id else secrets.token_hex(20)
         self.replid = worker.replid if worker and worker.replid else secrets.token_hex(20)
@@ -189,13 +193,19 @@ class Server:
         # Unique across workers (CLIENT KILL ID, CLIENT UNBLOCK name any of them).
         return self._next_client_id * w.count + w.index
 
+    def client_count(self) -> int:
+        """Connected clients of the whole server (every worker's: maxclients)."""
+        if self.worker is not None and self.worker.client_counts is not None:
+            return self.worker.total_clients()
+        return len(self.clients)
+
     def client_gone(self, c: Client) -> None:
-        self.clients.pop(c.id, None)
+        if self.clients.pop(c.id, None) is not None and self.worker is not None:
+            self.worker.publish_clients(len(self.clients))
         if c.blocked is not None:
             self.blocking.client_gone(c)
         if c.monitor:
-            with contextlib.suppress(ValueError):
-                self.monitors.remove(c)
+            self.remove_monitor(c)
         if c.subscribed:
             self.pubsub.unsubscribe_everything(c)
         if c.watched_keys:
@@ -207,6 +217,37 @@ class Server:
         if c.proxied:
             self.router.client_gone(c)  # type: ignore[union-attr]
 
+    def add_monitor(self, c: Client) -> None:
+        c.monitor = True
+        self.monitors.append(c)
+        if len(self.monitors) == 1:
+            self._monitoring_changed()
+
+    def remove_monitor(self, c: Client) -> None:
+        c.monitor = False
+        with contextlib.suppress(ValueError):
+            self.monitors.remove(c)
+            if not self.monitors:
+                self._monitoring_changed()
+
+    def _monitoring_changed(self) -> None:
+        self.monitored = bool(self.monitors or self.remote_monitors)
+        hub = self.hub
+        if hub is not None:
+            on = bool(self.monitors)
+            for w in range(hub.count):
+                if w != hub.index:
+                    hub.notify(w, "monitoring", [hub.index, on])
+
+    def remote_monitoring(self, payload: object) -> None:
+        """Another worker got its first MONITOR client, or lost its last."""
+        worker, on = payload  # type: ignore[misc]
+        if on:
+            self.remote_monitors.add(worker)
+        else:
+            self.remote_monitors.discard(worker)
+        self.monitored = bool(self.monitors or self.remote_monitors)
+
     def feed_monitors(self, c: Client, argv: list[bytes]) -> None:
         now = time.time()
         line = f"+{now:.6f} [{c.dbindex} {c.peer}] " + " ".join(_repr_arg(a) for a in argv)
@@ -214,6 +255,13 @@ class Server:
         for m in self.monitors:
             if m is not c:
                 m.write(data)
+        if self.remote_monitors:
+            for w in self.remote_monitors:
+                self.hub.notify(w, "monitor", data)  # type: ignore[union-attr]
+
+    def remote_monitor_line(self, data: object) -> None:
+        for m in self.monitors:
+            m.write(data)  # type: ignore[arg-type]
 
     def request_shutdown(self, exit_code: int = 0) -> None:
         """SHUTDOWN / SIGTERM: stop accepting, close clients, close RocksDB, exit."""

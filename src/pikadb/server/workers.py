@@ -16,10 +16,12 @@ SIGTERM/SIGINT to the coordinator stop every worker the same way.
 from __future__ import annotations
 
 import ctypes
+import mmap
 import os
 import secrets
 import signal
 import socket
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +48,19 @@ class WorkerRole:
     # The server's identity, the same in every worker (INFO run_id, master_replid).
     run_id: str = ""
     replid: str = ""
+    # One 8-byte slot per worker, shared by all (mmap before fork): each worker's count of
+    # connected clients, so maxclients limits the server, not each worker.
+    client_counts: mmap.mmap | None = None
+
+    def publish_clients(self, n: int) -> None:
+        if self.client_counts is not None:
+            struct.pack_into("q", self.client_counts, 8 * self.index, n)
+
+    def total_clients(self) -> int:
+        counts = self.client_counts
+        if counts is None:
+            return 0
+        return sum(struct.unpack_from(f"{self.count}q", counts, 0))
 
     def owns(self, shard: int) -> bool:
         return shard % self.count == self.index
@@ -77,11 +92,19 @@ class Coordinator:
         self.exit_code = 0
         self.sockets: list[list[socket.socket]] = []
         self.run_id = secrets.token_hex(20)
+        self.client_counts = mmap.mmap(-1, 8 * count)
         self.replid = secrets.token_hex(20)
 
     def _spawn(self, index: int) -> None:
+        struct.pack_into("q", self.client_counts, 8 * index, 0)  # a restart starts empty
         role = WorkerRole(
-            index, self.count, os.getpid(), tuple(self.sockets[index]), self.run_id, self.replid
+            index,
+            self.count,
+            os.getpid(),
+            tuple(self.sockets[index]),
+            self.run_id,
+            self.replid,
+            self.client_counts,
         )
         pid = os.fork()
         if pid == 0:
