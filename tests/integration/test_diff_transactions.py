@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import pytest
 
+from helpers import servers
+from helpers.keytags import one_worker
 from helpers.raw import RawConnection
 from integration.diff import client_info, transform
 
@@ -36,6 +38,10 @@ def _run_steps(server, steps: Sequence[Step]) -> list[tuple[str, list, bytes]]:
             conn = conns.get(who)
             if conn is None:
                 conn = conns[who] = RawConnection(server.port)
+            # Under --workers N every key gets one hash tag, on both servers alike: these
+            # transcripts are about transactions, not about keys of several workers
+            # (test_workers.py has those).
+            args = one_worker([str(a) if not isinstance(a, bytes) else a for a in args])
             out.append((who, list(args), conn.execute(*args)))  # type: ignore[arg-type]
     finally:
         for conn in conns.values():
@@ -580,11 +586,28 @@ def test_dirty_client_flags_and_queue(pikad, redis_oracle):
 MONITOR_LINE = re.compile(rb"^\+(\d+\.\d{6}) \[(\d+) ([^\]]+)\] (.*)$")
 
 
+def _connection_owning_keys(server) -> RawConnection:
+    """A connection on the worker owning the keys one_worker() tags (the transactions
+    below SELECT a db, which pins them to the connection's worker)."""
+    workers = servers.SETTINGS.workers or 1
+    if workers == 1:
+        return server.raw()
+    from pikadb.keycodec import key_slot
+
+    owner = key_slot(b"{t}") % workers  # as many shards as workers (the default)
+    for _ in range(100):
+        conn = server.raw()
+        if int(conn.call("CLIENT", "ID")) % workers == owner:  # type: ignore[arg-type]
+            return conn
+        conn.close()
+    raise AssertionError(f"no connection landed on worker {owner}")
+
+
 def _monitored(server, commands: list[list[str]], expect: int) -> list[bytes]:
-    with server.raw() as mon, server.raw() as cl:
+    with _connection_owning_keys(server) as cl, server.raw() as mon:
         assert mon.execute("MONITOR") == b"+OK\r\n"
         for cmd in commands:
-            cl.execute(*cmd)
+            cl.execute(*one_worker(cmd))
         lines = []
         for _ in range(expect):
             m = MONITOR_LINE.match(mon.read_reply().rstrip(b"\r\n"))

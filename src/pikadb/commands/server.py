@@ -89,7 +89,7 @@ def shutdown(c, argv):
 # ---- MONITOR ----
 
 
-@command("monitor", arity=1, flags="admin noscript loading stale", group="server")
+@command("monitor", arity=1, flags="admin noscript loading stale", group="server", route="monitor")
 def monitor(c, argv):
     """MONITOR"""
     if not c.monitor:
@@ -161,7 +161,7 @@ def debug(c, argv):
 container("slowlog", group="server")
 
 
-@command("slowlog|get", arity=-2, flags="admin loading stale", group="server")
+@command("slowlog|get", arity=-2, flags="admin loading stale", group="server", route="slowlog")
 def slowlog_get(c, argv):
     """SLOWLOG GET [count]"""
     entries = list(c.server.slowlog.entries)
@@ -177,10 +177,12 @@ def slowlog_get(c, argv):
         raise errors.subcommand_syntax(argv[1], "slowlog")
     if count != -1:
         entries = entries[:count]
+    if c.quiet:  # one worker's piece (server/routing.py): with the time to merge by
+        return [[e.id, e.time, e.duration_us, e.argv, e.peer, e.name, e.time_us] for e in entries]
     return [[e.id, e.time, e.duration_us, e.argv, e.peer, e.name] for e in entries]
 
 
-@command("slowlog|len", arity=2, flags="admin loading stale", group="server")
+@command("slowlog|len", arity=2, flags="admin loading stale", group="server", route="slowlog")
 def slowlog_len(c, argv):
     """SLOWLOG LEN"""
     return len(c.server.slowlog.entries)

@@ -92,6 +92,8 @@ class Watches:
 
     def _dirty(self, c: Client) -> None:
         c.dirty_cas = True
+        if c.is_proxy:  # the client is on another worker: its CLIENT LIST shows 'd' too
+            c.notify_origin("dirty")  # type: ignore[attr-defined]
         # Nothing can make it clean again but EXEC/DISCARD/UNWATCH/RESET: stop listening.
         self.unwatch_all(c)
 

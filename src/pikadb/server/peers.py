@@ -5,7 +5,7 @@ Each worker listens on a unix stream socket in Linux's abstract namespace (no fi
 up, no path-length limit) named after the coordinator's pid and the port, and connects to
 each other worker on first use. Frames are msgpack arrays:
 
-    [REQUEST, req_id, origin client id, db, proto, [argv, ...], peer, quiet]
+    [REQUEST, req_id, origin client id, db, proto, [argv, ...], [addr, name], quiet]
                                       -> [REPLY, req_id, bytes]
     [GONE, origin client id]          the origin's connection closed: drop its proxy
     [NOTIFY, kind, payload]           fire and forget (Pub/Sub delivery, ...)
@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -74,6 +75,10 @@ class ProxyClient(Client):
 
     def close(self) -> None:
         self.closed = True
+
+    def notify_origin(self, kind: str) -> None:
+        """Tell the origin worker something about its client (back over this link)."""
+        self.link.send([NOTIFY, kind, self.origin_id])
 
     def kind(self) -> str:
         return "normal"
@@ -146,16 +151,21 @@ class PeerLink(asyncio.Protocol):
             proxy.dbindex = db
             proxy.db = server.database(db)
         proxy.proto = proto
-        proxy.peer = peer  # the client's address: MONITOR, DEBUG's local check
+        # The client's address and name: MONITOR, SLOWLOG, DEBUG's local check.
+        proxy.peer, name = peer
+        proxy.name = name or None
         proxy.req_id = req_id
         proxy.quiet = quiet
         dispatch = server.dispatcher.call
         blocking = server.blocking
         reply = b""
-        for argv in argvs:
+        for i, argv in enumerate(argvs):
+            # Several argvs: MULTI ... EXEC, whose MULTI was accounted where the client is.
+            proxy.quiet = quiet or (i == 0 and len(argvs) > 1)
             reply = dispatch(proxy, argv)
             if blocking.ready:
                 blocking.serve_ready()
+        proxy.quiet = quiet
         if proxy.blocked is None and proxy.postponed is None:
             proxy.write(reply)
 
@@ -184,6 +194,7 @@ class PeerHub:
             "degrade": server.syncmode.degrade_from_peer,
             "monitoring": server.remote_monitoring,
             "monitor": server.remote_monitor_line,
+            "dirty": self._client_dirty,
         }
 
     async def start(self) -> None:
@@ -224,7 +235,7 @@ class PeerHub:
         proto: int,
         argvs: list,
         done: ReplyHandler,
-        peer: str = "",
+        peer: list | None = None,
         quiet: bool = False,
     ) -> None:
         """Run argvs on worker for our client client_id; done(reply bytes) when answered,
@@ -232,7 +243,8 @@ class PeerHub:
         of a command this worker accounts for (stats, SLOWLOG, MONITOR) itself."""
         req_id = next(self._ids)
         self._pending[req_id] = (worker, done)
-        self._send(worker, [REQUEST, req_id, client_id, db, proto, argvs, peer, quiet])
+        who = peer or ["", b""]
+        self._send(worker, [REQUEST, req_id, client_id, db, proto, argvs, who, quiet])
 
     def gone(self, worker: int, client_id: int) -> None:
         link = self._links.get(worker)
@@ -241,6 +253,12 @@ class PeerHub:
 
     def notify(self, worker: int, kind: str, payload: object) -> None:
         self._send(worker, [NOTIFY, kind, payload])
+
+    def _client_dirty(self, payload: object) -> None:
+        """A key our client WATCHes on another worker changed (shown as flags=d)."""
+        c = self.server.clients.get(payload)  # type: ignore[arg-type]
+        if c is not None and c.tx_worker is not None:
+            c.dirty_cas = True
 
     def _unblock(self, payload: object) -> None:
         """CLIENT UNBLOCK from the worker of a client whose proxy is blocked here."""
@@ -303,7 +321,10 @@ class PeerHub:
     def notified(self, kind: str, payload: object) -> None:
         handler = self.notify_handlers.get(kind)
         if handler is not None:
-            handler(payload)
+            try:
+                handler(payload)
+            except Exception:  # a bug here must not cut the link (and its requests)
+                log.warning(f"Internal error handling a '{kind}' notice: {traceback.format_exc()}")
 
     def link_lost(self, link: PeerLink) -> None:
         worker = link.remote_index

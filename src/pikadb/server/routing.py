@@ -67,6 +67,11 @@ _TX_LOCAL = frozenset({"multi", "discard", "unwatch", "reset", "quit"})
 WORKER_GONE = "ERR the worker owning this key restarted; the command's outcome is unknown, retry it"
 
 
+def _who(c: Client) -> list:
+    """The client as its proxy on the owning worker shows it (MONITOR, SLOWLOG, DEBUG)."""
+    return [c.peer, c.name or b""]
+
+
 def parse_reply(data: bytes) -> Any:
     reader = ReplyReader()
     reader.feed(data)
@@ -495,6 +500,28 @@ class Router:
             return None
         if policy == "wait":
             return self._wait(c, argv)
+        if policy == "slowlog":
+            # Every worker logs what it ran; the server's log is their newest entries.
+            maxlen = self.server.slowlog_max_len
+            pieces = [(w, argv) for w in range(self.count)]
+            if cmd.name == "slowlog|len":
+                return self._gather(c, argv, pieces, lambda parts: min(sum(parts), maxlen))
+            count = int(argv[2]) if len(argv) == 3 and argv[2].lstrip(b"-").isdigit() else 10
+
+            def newest(parts: list[Any]) -> Any:
+                entries = sorted((e for p in parts for e in p), key=lambda e: -e[6])
+                entries = entries[: maxlen if count == -1 else min(count, maxlen)]
+                return [_to_reply(e[:6]) for e in entries]
+
+            return self._gather(c, argv, pieces, newest)
+        if policy == "monitor":
+            if c.monitor or c.multi is not None:
+                return None
+            # Every worker learns of the monitor (NOTIFY), then answers a PING behind it on
+            # the same ordered link: after +OK every command anywhere is shown.
+            self.server.add_monitor(c)
+            pieces = [(w, [b"PING"]) for w in range(self.count) if w != self.index]
+            return self._gather(c, argv, pieces, lambda _parts: Status("OK"))
         if policy == "publish":
             # Subscribers are on every worker. Worker 0 sends every message to the others,
             # over links that keep order: all subscribers see the messages of several
@@ -545,7 +572,7 @@ class Router:
             else:
                 self.answer_raw(c, data)
 
-        self.hub.request(worker, c.id, c.dbindex, c.proto, argvs, done, c.peer)
+        self.hub.request(worker, c.id, c.dbindex, c.proto, argvs, done, _who(c))
         return b""
 
     def answer_raw(self, c: Client, data: bytes) -> None:
@@ -605,7 +632,7 @@ class Router:
         if c.proxied is None:
             c.proxied = set()
         c.proxied.add(worker)
-        self.hub.request(worker, c.id, c.dbindex, 2, [argv], done, c.peer, quiet=True)
+        self.hub.request(worker, c.id, c.dbindex, 2, [argv], done, _who(c), quiet=True)
 
     def _gather(
         self,
@@ -638,7 +665,7 @@ class Router:
         self.server.syncmode.wait_then(c.woff, need, timeout, lambda n: g.put(0, b":%d\r\n" % n))
         for i, w in enumerate(others, 1):
             done = lambda d, i=i: g.put(i, d)  # noqa: E731
-            self.hub.request(w, c.id, c.dbindex, 2, [argv], done, c.peer, quiet=True)
+            self.hub.request(w, c.id, c.dbindex, 2, [argv], done, _who(c), quiet=True)
         return b""
 
     # ---- keys on several workers ----
@@ -775,6 +802,7 @@ class Router:
             queued = [a for _, a in c.multi.commands]  # type: ignore[union-attr]
             c.multi = None
             c.tx_worker = None
+            c.dirty_cas = False  # the owner's proxy judges the WATCHes
             return self.forward(c, w, [[b"MULTI"], *queued, argv])
         if name == "discard" or name == "reset":
             self._drop_remote_watch(c)
@@ -809,4 +837,8 @@ class Router:
         w = c.tx_worker
         c.tx_worker = None
         if w is not None and w != self.index:
-            self.hub.request(w, c.id, c.dbindex, 2, [[b"UNWATCH"]], lambda _d: None, c.peer)
+            c.dirty_cas = False
+        if w is not None and w != self.index:
+            self.hub.request(
+                w, c.id, c.dbindex, 2, [[b"UNWATCH"]], lambda _d: None, _who(c), quiet=True
+            )

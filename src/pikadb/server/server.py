@@ -71,7 +71,7 @@ class Server:
         self.router: Router | None = None
         self.handoff: HandoffReceiver | None = None
         self.stats = Stats()
-        self.slowlog = SlowLog()
+        self.slowlog = SlowLog(worker.count, worker.index) if worker else SlowLog()
         self.dispatcher = Dispatcher(self)
         self.blocking = Blocking(self)  # clients blocked on keys (BLPOP & co)
         self.watches = Watches(self)  # WATCHed keys (MULTI/EXEC)
