@@ -2,7 +2,8 @@
 #
 #   make test         everything the tests need (apt packages if missing, the package with its
 #                     compiled extensions and test tools), then lint and the whole test suite
-#   make test-shards  the integration suite again with every pikad started with --shards $(SHARDS)
+#   make test-workers the integration suite again with every pikad started with
+#                     --workers $(WORKERS) --shards $(SHARDS) (two shards per worker)
 #   make dev          build the Cython extensions in place (src/pikadb/*.so) for iterative work;
 #                     then run things with PYTHONPATH=src
 #   make bench        pikad vs redis-server in one run (python -m bench.compare): redis-benchmark
@@ -18,7 +19,8 @@
 # `pip install .` built (a fresh clone's src/pikadb has no compiled modules).
 
 PYTHON ?= $(shell command -v python >/dev/null 2>&1 && echo python || echo python3)
-SHARDS ?= 3
+WORKERS ?= 2
+SHARDS ?= 4
 # make bench: keys loaded for the memory figures (the issue's figure: 10000000), extra options.
 BENCH_KEYS ?= 1000000
 BENCH_ARGS ?=
@@ -27,8 +29,8 @@ BENCH_BASELINE := bench/baselines/codecs.json
 BENCH_PYTEST := $(PYTHON) -m pytest bench/ -q --benchmark-enable --benchmark-only \
 	--benchmark-sort=fullname --benchmark-group-by=fullname \
 	--benchmark-columns=min,median,mean,stddev,ops,rounds
-# 1: `make test` also runs the sharded integration suite (test-shards).
-TEST_WITH_SHARDS ?= 1
+# 1: `make test` also runs the integration suite on several workers (test-workers).
+TEST_WITH_WORKERS ?= 1
 PYTEST_ARGS ?=
 
 # Root runs apt-get directly; anyone else through sudo.
@@ -43,10 +45,10 @@ PIP := env PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=i
 RUN := env -u PYTHONPATH
 
 .NOTPARALLEL:
-.PHONY: test system-deps python-deps install check-installed lint pytest test-shards \
-	test-shards-run dev bench bench-codecs bench-baseline clean
+.PHONY: test system-deps python-deps install check-installed lint pytest test-workers \
+	test-workers-run dev bench bench-codecs bench-baseline clean
 
-test: install lint pytest $(if $(filter 1,$(TEST_WITH_SHARDS)),test-shards-run)
+test: install lint pytest $(if $(filter 1,$(TEST_WITH_WORKERS)),test-workers-run)
 
 # ---- dependencies ----
 
@@ -91,10 +93,13 @@ lint:
 pytest:
 	$(RUN) $(PYTHON) -m pytest -q $(PYTEST_ARGS)
 
-test-shards: install test-shards-run
+test-workers: install test-workers-run
 
-test-shards-run:
-	$(RUN) PIKADB_TEST_SHARDS=$(SHARDS) $(PYTHON) -m pytest -q -m "not slow" tests/integration $(PYTEST_ARGS)
+# Every integration and differential test again, each pikad a coordinator and $(WORKERS)
+# worker processes (keys of several workers: -CROSSSLOT cases re-run with hash tags).
+test-workers-run:
+	$(RUN) PIKADB_TEST_WORKERS=$(WORKERS) PIKADB_TEST_SHARDS=$(SHARDS) \
+	  $(PYTHON) -m pytest -q -m "not slow" tests/integration $(PYTEST_ARGS)
 
 # ---- development ----
 

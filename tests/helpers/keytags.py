@@ -27,3 +27,20 @@ def one_worker(argv: list[str]) -> list[str]:
     except (IndexError, ValueError):
         return argv
     return [f"{{t}}{a}" if i in keys else a for i, a in enumerate(argv)]
+
+
+def tag_keys(args: list[object]) -> list[object]:
+    """args (str, bytes or int) with the hash tag {t} before every key, as bytes where a
+    key was tagged; other arguments unchanged."""
+    import pikadb.commands.registry  # noqa: F401  (fills the command table)
+    from pikadb.commands.table import lookup
+
+    raw = [a if isinstance(a, bytes) else str(a).encode("utf-8", "surrogateescape") for a in args]
+    cmd = lookup(raw)
+    if cmd is None or cmd.keys is None:
+        return list(args)
+    try:
+        keys = set(cmd.key_indexes(raw))
+    except (IndexError, ValueError):
+        return list(args)
+    return [b"{t}" + raw[i] if i in keys else a for i, a in enumerate(args)]

@@ -365,3 +365,41 @@ def _all_workers_answer(c: redis.Redis) -> bool:
         return True
     except redis.RedisError:
         return False
+
+
+@pytest.mark.parametrize(("master_workers", "replica_workers"), [(2, 1), (1, 2), (2, 2)])
+def test_replication_between_different_worker_counts(
+    pikad_factory, master_workers, replica_workers
+):
+    """Each replica worker syncs the shards it owns: the master's worker that accepts the
+    connection hands it to the owner, or asks for one connection per owner (-PIKASPLIT)."""
+    from integration.test_replication import (
+        assert_same_data,
+        digest_of,
+        wait_caught_up,
+        write_load,
+    )
+
+    config = {"shards": 4, "enable_debug_command": "yes"}
+    master = pikad_factory(workers=master_workers, **config)
+    replica = pikad_factory(
+        workers=replica_workers, replicaof=f"{master.host} {master.port}", **config
+    )
+    wait_until(lambda: replica.client().info("replication")["master_link_status"] == "up", 20)
+    write_load(master, 3000, seed=11)
+    wait_caught_up(master, replica)
+    time.sleep(0.5)  # the short expiries pass: nothing expires between the two digests
+    assert digest_of(replica) == digest_of(master)
+    # One link per owning worker on each side, shown as one replica and one master.
+    links = replica.client().execute_command("CLIENT", "LIST", "TYPE", "master").decode()
+    assert links.count("flags=M") == max(master_workers, replica_workers)
+    role = master.client().execute_command("ROLE")
+    assert role[0] == b"master" and len(role[2]) == 1
+    assert int(role[2][0][2]) == role[1]  # the replica acknowledged everything
+    assert replica.client().execute_command("ROLE")[3] == b"connected"
+    # A restarted replica continues incrementally on every link.
+    replica.restart(kill=True)
+    write_load(master, 500, seed=12, swap_and_flush=False)
+    wait_caught_up(master, replica)
+    assert assert_same_data(master, replica) > 0
+    assert "full sync done" not in replica.log_text()

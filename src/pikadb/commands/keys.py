@@ -162,6 +162,10 @@ def scan(c, argv):
             type_code = TYPE_CODES.get(args.take().decode("latin-1").lower(), -1)
         else:
             raise syntax_error()
+    if c.quiet and c.server.engine.cursors.resolve(cursor) is None:
+        # A piece of SCAN over the workers (server/routing.py): an unknown cursor ends the
+        # whole iteration, not only this worker's walk.
+        return [b"0", [], b"unknown cursor"]
     nxt, found = c.db.scan(cursor, _now(), match=match, count=count, type_code=type_code)
     return [str(nxt).encode(), found]
 

@@ -81,8 +81,8 @@ def role(c, argv):
             b"master",
             server.engine.repl_offset,
             [
-                [link.ip.encode(), str(link.port).encode(), str(link.offset).encode()]
-                for link in server.repl_master.links
+                [r.ip.encode(), str(r.port).encode(), str(r.offset).encode()]
+                for r in server.repl_master.replicas()
             ],
         ]
     return [
@@ -284,7 +284,7 @@ def replication_info(server) -> list[str]:
             f"slave_read_only:{1 if cfg.get_bool('replica-read-only') else 0}",
             f"replica_announced:{1 if cfg.get_bool('replica-announced') else 0}",
         ]
-    links = server.repl_master.links
+    links = server.repl_master.replicas()  # a replica's links (one per worker) as one
     lines.append(f"connected_slaves:{len(links)}")
     mono = time.monotonic()
     lines += [

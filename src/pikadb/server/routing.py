@@ -760,7 +760,9 @@ class Router:
                 return
             nxt, keys = int(value[0]), value[1]
             found.extend(keys)
-            if nxt:
+            if len(value) > 2:  # the cursor was not this worker's: the iteration ends
+                answer([b"0", found])
+            elif nxt:
                 answer([b"%d" % (nxt * n + w), found])
             elif w + 1 >= n:
                 answer([b"0", found])
