@@ -188,15 +188,15 @@ def _remove_stale_checkpoints(path: str) -> None:
 
 
 def _alive(pid: str) -> bool:
+    """Is this process running (a zombie is not: a killed worker nobody reaped yet)?"""
     if not pid.isdigit():
         return False
     try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
         return False
-    except PermissionError:
-        return True
-    return True
+    return state not in ("Z", "X")
 
 
 def _progress(verb: str, done: int, total: int, elapsed: float) -> str:

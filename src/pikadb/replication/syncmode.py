@@ -13,7 +13,10 @@ mode. While paused, active expiry stops (Redis keeps the data set static for a f
 Replica positions: a replica acknowledges per shard the last binlog id it applied
 (REPLCONF ACK, ReplicaLink.ack calls on_ack). A client's write position (Client.woff, set
 by the dispatcher after each write command) is the binlog id of every shard after it; a
-replica "has" the write when each of its acked ids reaches it.
+replica "has" the write when each of its acked ids reaches it. Outside sync mode the
+dispatcher only marks that the client wrote (LATEST: one store per write, no tuple), and
+WAIT takes the positions at its own start: they include the client's writes, so the
+answer never counts a replica that lacks one.
 
 WAIT numreplicas timeout: the number of replicas that have the client's last write, blocking
 (server/blocking.py, no keys) until enough do or the timeout passes.
@@ -77,6 +80,10 @@ WAIT_ON_REPLICA = (
     "if a replica is configured to be writable (which is not the default) writes to "
     "replicas are just local and are not propagated."
 )
+
+
+# Client.woff of a client that wrote outside sync mode: "up to the positions of now".
+LATEST: tuple[int, ...] = (-1,)
 
 
 def _never(_key: bytes) -> None:
@@ -245,7 +252,7 @@ class SyncMode:
     # ---- WAIT and sync-mode holds ----
 
     def wait(self, c: Client, numreplicas: int, timeout_ms: int) -> object:
-        woff = c.woff
+        woff = self.positions() if c.woff is LATEST else c.woff
         count = self.acked(woff)
         blocking = self.server.blocking
         if count >= numreplicas or not blocking.may_block(c):
@@ -259,6 +266,8 @@ class SyncMode:
     ) -> None:
         """WAIT's count for a client of several workers (server/routing.py): done(count)
         once need replicas acknowledged woff, or at the timeout (0: none)."""
+        if woff is LATEST:
+            woff = self.positions()
         count = self.acked(woff)
         if count >= need:
             done(count)

@@ -25,6 +25,7 @@ from pikadb.commands.transactions import NOT_QUEUED, queue, rejected
 from pikadb.errors import CommandError
 from pikadb.log import log
 from pikadb.protocol import encode
+from pikadb.replication.syncmode import LATEST
 
 if TYPE_CHECKING:
     from pikadb.server.client import Client
@@ -166,7 +167,7 @@ class Dispatcher:
                 return syncmode.hold(c, reply)
             return reply
         reply = self.execute(c, cmd, argv)
-        c.woff = syncmode.positions()
+        c.woff = LATEST  # WAIT reads the positions when it starts (syncmode.py)
         return reply
 
     def execute(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes:
