@@ -19,6 +19,8 @@ class FakeServer:
 
 
 class FakeClient:
+    is_proxy = False  # a client of this process, not another worker's
+
     def __init__(self, engine: Engine, dbindex: int = 0) -> None:
         self.dbindex = dbindex
         self.db = engine.db(dbindex)
