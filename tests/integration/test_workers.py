@@ -95,6 +95,25 @@ def test_single_key_commands_reach_the_owner(r):
     assert r.dbsize() == 10
 
 
+def test_pipeline_over_workers_keeps_reply_order(r):
+    """Pipelined commands for other workers' keys run there while the pipeline goes on
+    (local ones too); every reply keeps its place, and commands that must not overtake
+    (DBSIZE over every worker, MGET split, MULTI) wait for the ones in flight."""
+    a, b = keys_on(0, 60, "pa"), keys_on(1, 60, "pb")
+    p = r.pipeline(transaction=False)
+    want: list[object] = []
+    for i in range(60):
+        p.set(a[i], i).set(b[i], i).get(a[i]).incr(b[i]).get(b[i])
+        want += [True, True, str(i).encode(), i + 1, str(i + 1).encode()]
+        if i % 20 == 19:
+            p.dbsize().mget(a[i], b[i])
+            want += [2 * (i + 1), [str(i).encode(), str(i + 1).encode()]]
+    assert p.execute() == want
+    t = r.pipeline(transaction=True)  # a transaction after a pipeline, on one worker
+    t.incr(b[0]).get(b[0])
+    assert t.execute() == [2, b"2"]
+
+
 def test_split_commands_combine_their_replies(r):
     a0, a1 = keys_on(0, 2, "a")
     b0, b1 = keys_on(1, 2, "b")

@@ -239,7 +239,7 @@ class SyncMode:
                     blocking.serve_ready()
             finally:
                 c.out_batch = None
-            c.write(b"".join(out))
+            c.emit(out)  # the reply may still be on another worker (a Slot)
             if c.close_after_reply:
                 c.close()
                 continue

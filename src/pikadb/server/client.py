@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from typing import TYPE_CHECKING
 
 from pikadb.log import log
@@ -28,6 +29,15 @@ if TYPE_CHECKING:
     from pikadb.server.server import Server
 
 _MAX_CLIENTS_REACHED = b"-ERR max number of clients reached\r\n"
+
+
+class Slot:
+    """The place of a forwarded command's reply in its client's output."""
+
+    __slots__ = ("data",)
+
+    def __init__(self) -> None:
+        self.data: bytes | None = None
 
 
 class Client(asyncio.Protocol):
@@ -94,6 +104,12 @@ class Client(asyncio.Protocol):
         self.proxied: set[int] | None = None
         self.tx_worker: int | None = None
         self.tx_pinned = False  # its transaction changes the connection: runs here
+        # Pipelined forwarding: replies of commands still running on other workers (Slot)
+        # and the output behind them, in order; how many are in flight; a command that
+        # must wait until they all came back (held_argv, run again by resume()).
+        self.pending_out: deque[bytes | Slot] | None = None
+        self.inflight = 0
+        self.held_argv: list[bytes] | None = None
 
     @property
     def authenticated(self) -> bool:
@@ -176,18 +192,26 @@ class Client(asyncio.Protocol):
         if self.transport is not None:
             room -= self.transport.get_write_buffer_size()
         more = False
+        slots = False
         try:
             # A blocked, postponed or forwarding client's pipelined input waits.
             while self.blocked is None and self.postponed is None and not self.awaiting:
-                argv = parser.gets()
+                argv = self.held_argv
                 if argv is None:
-                    break
+                    argv = parser.gets()
+                    if argv is None:
+                        break
+                else:
+                    self.held_argv = None
                 reply = dispatch(self, argv)
                 out.append(reply)
                 if blocking.ready:  # keys the command gave data to: serve their waiters now
                     blocking.serve_ready()
                 if self.close_after_reply:
                     break
+                if reply.__class__ is Slot:
+                    slots = True
+                    continue
                 room -= len(reply)
                 if room < 0:
                     more = True
@@ -202,7 +226,10 @@ class Client(asyncio.Protocol):
         if parser.buffered() > server.query_buffer_limit:
             log.warning(f"Closing client that reached max query buffer length: {self.describe()}")
             self.close_after_reply = True
-        self.write(b"".join(out) if len(out) != 1 else out[0])
+        if slots:
+            self.emit(out)
+        else:
+            self.write(b"".join(out) if len(out) != 1 else out[0])
         if self.close_after_reply and not self.awaiting:
             self.close()
         elif more and not self._paused:
@@ -219,13 +246,60 @@ class Client(asyncio.Protocol):
             and not self.awaiting
             and not self.closed
             and not self._paused
-            and self.parser.buffered()
+            and (self.held_argv is not None or self.parser.buffered())
         ):
             self.data_received(b"")
+
+    # ---- pipelined forwarding (server/routing.py) ----
+
+    def emit(self, out: list) -> None:
+        """This read's replies, some still on other workers: what is ready goes out, the
+        rest waits in pending_out, in order."""
+        if self.pending_out is not None:
+            self.pending_out.extend(out)
+            return
+        ready: list[bytes] = []
+        for i, item in enumerate(out):
+            if item.__class__ is Slot:
+                if item.data is None:
+                    self.pending_out = deque(out[i:])
+                    break
+                item = item.data
+            ready.append(item)
+        if ready:
+            self._write_now(b"".join(ready))
+
+    def fill(self, slot: Slot, data: bytes) -> None:
+        """A forwarded command's reply came back: send what is ready now."""
+        slot.data = data
+        self.inflight -= 1
+        pending = self.pending_out
+        if pending is None:
+            return  # still in this read's batch (_emit takes it)
+        ready: list[bytes] = []
+        while pending:
+            item = pending[0]
+            if item.__class__ is Slot:
+                if item.data is None:
+                    break
+                item = item.data
+            ready.append(item)
+            pending.popleft()
+        if not pending:
+            self.pending_out = None
+        if ready:
+            self._write_now(b"".join(ready))
 
     # ---- output and lifecycle ----
 
     def write(self, data: bytes) -> None:
+        if self.pending_out is not None:  # behind replies still on other workers
+            if data:
+                self.pending_out.append(data)
+            return
+        self._write_now(data)
+
+    def _write_now(self, data: bytes) -> None:
         if data and self.transport is not None and not self.closed:
             if self.server.engine.pending:
                 # Writes of this turn are not in RocksDB yet: no reply leaves before they are.

@@ -58,20 +58,29 @@ class ProxyClient(Client):
         self.authenticated = True  # the origin checked AUTH
         self.req_id: int | None = None
         self.peer = f"worker{link.remote_index}"
+        # Requests of the origin's pipeline that arrived while one was still unanswered
+        # (blocked, postponed, held for replicas): run one at a time, in order.
+        self.backlog: list[list] = []
 
     def write(self, data: bytes) -> None:
-        if data and not self.closed:
-            if self.server.engine.pending:
-                self.server.defer_output(self, data)
-                return
-            self.send(data)
-
-    def send(self, data: bytes) -> None:
+        if not data or self.closed:
+            return
         req = self.req_id
-        if req is None or self.closed:
+        if req is None:
             return  # nobody waits (the origin's client went away meanwhile)
         self.req_id = None
-        self.link.send([REPLY, req, data])
+        if self.server.engine.pending:
+            # After this turn's group commit, as any reply; bound to its request, since the
+            # next request of the pipeline may run before then.
+            self.server.defer_output(_DeferredReply(self.link, req), data)  # type: ignore[arg-type]
+        else:
+            self.link.send([REPLY, req, data])
+        if self.backlog:
+            frame = self.backlog.pop(0)
+            asyncio.get_running_loop().call_soon(self.link.request_frame, frame)
+
+    def send(self, data: bytes) -> None:
+        self.write(data)
 
     def close(self) -> None:
         self.closed = True
@@ -82,6 +91,22 @@ class ProxyClient(Client):
 
     def kind(self) -> str:
         return "normal"
+
+
+class _DeferredReply:
+    """A proxy's reply waiting for the group commit (Server.defer_output's client)."""
+
+    __slots__ = ("deferred", "link", "req")
+    transport = None
+    close_after_flush = False
+
+    def __init__(self, link: PeerLink, req: int) -> None:
+        self.link = link
+        self.req = req
+        self.deferred = True
+
+    def send(self, data: bytes) -> None:
+        self.link.send([REPLY, self.req, data])
 
 
 class PeerLink(asyncio.Protocol):
@@ -130,7 +155,7 @@ class PeerLink(asyncio.Protocol):
         for frame in self.unpacker:
             kind = frame[0]
             if kind == REQUEST:
-                self._request(frame)
+                self.request_frame(frame)
             elif kind == REPLY:
                 hub.replied(frame[1], frame[2])
             elif kind == GONE:
@@ -141,12 +166,17 @@ class PeerLink(asyncio.Protocol):
             elif kind == NOTIFY:
                 hub.notified(frame[1], frame[2])
 
-    def _request(self, frame: list) -> None:
+    def request_frame(self, frame: list) -> None:
         _, req_id, origin_id, db, proto, argvs, peer, quiet = frame
         server = self.hub.server
         proxy = self.proxies.get(origin_id)
         if proxy is None:
             proxy = self.proxies[origin_id] = ProxyClient(server, self, origin_id)
+        elif proxy.closed:
+            return
+        if proxy.req_id is not None:  # the previous request is not answered yet
+            proxy.backlog.append(frame)
+            return
         if proxy.dbindex != db:
             proxy.dbindex = db
             proxy.db = server.database(db)

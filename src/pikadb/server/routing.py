@@ -36,6 +36,7 @@ from pikadb.errors import CommandError
 from pikadb.keycodec import key_slot
 from pikadb.protocol import ErrorReply, Status, Verbatim, encode
 from pikadb.replies import ReplyError, ReplyReader
+from pikadb.server.client import Slot
 from pikadb.storage.digest import combine_digest_parts, hex_digest
 
 if TYPE_CHECKING:
@@ -62,6 +63,11 @@ CLIENT_STATE = frozenset(
         "auth",
     }
 )
+# Keyless commands that may run while the client's earlier commands are still on other
+# workers (they neither read nor change anything those could).
+_OVERTAKING_KEYLESS = frozenset({"ping", "echo", "select"})
+# Never pipelined to another worker (they change how the client's next commands run).
+_NOT_PIPELINED = frozenset({"watch", "unwatch", "multi", "exec", "discard", "reset", "quit"})
 # Requests that leave this worker never carry these: they are answered where the client is.
 _TX_LOCAL = frozenset({"multi", "discard", "unwatch", "reset", "quit"})
 WORKER_GONE = "ERR the worker owning this key restarted; the command's outcome is unknown, retry it"
@@ -482,6 +488,12 @@ class Router:
     def route(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         """None: run here. Otherwise the reply (b"" while the client waits for it). Raises
         CommandError (-CROSSSLOT) for keys that cannot be served together."""
+        if c.inflight and not self._may_overtake(c, cmd, argv):
+            # Earlier commands of the pipeline still run on other workers: this one waits
+            # for them (the client's input stops here) and runs again after (resume()).
+            c.held_argv = argv
+            c.awaiting = True
+            return b""
         if c.multi is not None:
             return self._in_multi(c, cmd, argv)
         name = cmd.name
@@ -549,6 +561,8 @@ class Router:
             if not owners or owners == {self.index}:
                 return None
             if len(owners) == 1:
+                if self._pipelined(c, cmd):
+                    return self.forward_slot(c, owners.pop(), argv)  # type: ignore[return-value]
                 return self.forward(c, owners.pop(), [argv])
             if not policy:
                 raise CommandError(errors.CROSSSLOT)
@@ -574,6 +588,56 @@ class Router:
 
         self.hub.request(worker, c.id, c.dbindex, c.proto, argvs, done, _who(c))
         return b""
+
+    # ---- pipelined forwarding ----
+
+    def _pipelined(self, c: Client, cmd: Command) -> bool:
+        """May this command run on its owner while the client's next commands go on? Only
+        a plain one-worker command outside transactions, blocking and sync replication:
+        its reply takes its place in the client's output (Slot) whenever it comes."""
+        return not (
+            cmd.route
+            or c.multi is not None
+            or c.tx_worker is not None
+            or c.watched_keys
+            or cmd.name in _NOT_PIPELINED
+            or "blocking" in cmd.flags
+            or self.server.syncmode.sync
+            or self.server.syncmode.pause_kind
+        )
+
+    def _may_overtake(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
+        """With commands in flight on other workers: may this one run now (another
+        pipelined forward, or a plain command on this worker's keys)? Anything else waits,
+        so that effects beyond one key (transactions, blocking, the whole keyspace, the
+        connection) keep the client's order."""
+        if cmd.keys is None:
+            return cmd.name in _OVERTAKING_KEYLESS
+        if not self._pipelined(c, cmd):
+            return False
+        try:
+            return len(self.owners(cmd, argv)) == 1
+        except (IndexError, ValueError):
+            return False
+
+    def forward_slot(self, c: Client, worker: int, argv: list[bytes]) -> Slot:
+        slot = Slot()
+        c.inflight += 1
+        c.forwarded_to = worker
+        if c.proxied is None:
+            c.proxied = set()
+        c.proxied.add(worker)
+
+        def done(data: bytes | None) -> None:
+            if data is None:
+                data = encode(ErrorReply(WORKER_GONE), c.proto)
+            c.fill(slot, data)
+            if c.inflight == 0 and c.awaiting and c.held_argv is not None:
+                c.awaiting = False  # the command that waited for them runs now
+                c.resume()
+
+        self.hub.request(worker, c.id, c.dbindex, c.proto, [argv], done, _who(c))
+        return slot
 
     def answer_raw(self, c: Client, data: bytes) -> None:
         c.awaiting = False
