@@ -19,6 +19,7 @@ from pikadb.log import log
 from pikadb.protocol import Parser, ProtocolError
 
 OUTPUT_HIGH_WATER = 4 * 1024 * 1024  # bytes of unsent replies before input waits
+MAX_INFLIGHT = 4096  # a client's commands running on other workers before its input waits
 
 if TYPE_CHECKING:
     from pikadb.commands.table import Command
@@ -109,6 +110,7 @@ class Client(asyncio.Protocol):
         # must wait until they all came back (held_argv, run again by resume()).
         self.pending_out: deque[bytes | Slot] | None = None
         self.inflight = 0
+        self.throttled = False
         self.held_argv: list[bytes] | None = None
 
     @property
@@ -211,6 +213,11 @@ class Client(asyncio.Protocol):
                     break
                 if reply.__class__ is Slot:
                     slots = True
+                    if self.inflight >= MAX_INFLIGHT:
+                        # The owners are behind: read on once half came back (fill()),
+                        # instead of queueing the whole input for them.
+                        self.throttled = self.awaiting = True
+                        break
                     continue
                 room -= len(reply)
                 if room < 0:
@@ -273,6 +280,9 @@ class Client(asyncio.Protocol):
         """A forwarded command's reply came back: send what is ready now."""
         slot.data = data
         self.inflight -= 1
+        if self.throttled and self.inflight <= MAX_INFLIGHT // 2:
+            self.throttled = self.awaiting = False
+            asyncio.get_running_loop().call_soon(self.resume)
         pending = self.pending_out
         if pending is None:
             return  # still in this read's batch (_emit takes it)
