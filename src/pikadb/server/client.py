@@ -111,6 +111,7 @@ class Client(asyncio.Protocol):
         self.pending_out: deque[bytes | Slot] | None = None
         self.inflight = 0
         self.throttled = False
+        self._input_paused = False  # reading stopped while its input waits (awaiting)
         self.held_argv: list[bytes] | None = None
 
     @property
@@ -166,7 +167,8 @@ class Client(asyncio.Protocol):
         if self.transport is not None and self._paused:
             self._paused = False
             if not self.closed:
-                self.transport.resume_reading()
+                if not self._input_paused:
+                    self.transport.resume_reading()
                 self.resume()  # the pipelined input left unprocessed (see data_received)
         if self.repl_link is not None:
             self.repl_link.push()  # flow control: the binlog is read again once drained
@@ -237,6 +239,12 @@ class Client(asyncio.Protocol):
             self.emit(out)
         else:
             self.write(b"".join(out) if len(out) != 1 else out[0])
+        if self.awaiting and not self._input_paused and parser.buffered() > OUTPUT_HIGH_WATER:
+            # Waiting for other workers with plenty of input already here: stop reading
+            # until resume() (a pipe would otherwise fill the query buffer).
+            self._input_paused = True
+            if self.transport is not None:
+                self.transport.pause_reading()
         if self.close_after_reply and not self.awaiting:
             self.close()
         elif more and not self._paused:
@@ -247,6 +255,10 @@ class Client(asyncio.Protocol):
     def resume(self) -> None:
         """Run the input that waited while this client was blocked (server/blocking.py),
         paused or had too much output pending."""
+        if self._input_paused and not self.awaiting and not self.closed:
+            self._input_paused = False
+            if not self._paused and self.transport is not None:
+                self.transport.resume_reading()
         if (
             self.blocked is None
             and self.postponed is None
