@@ -182,6 +182,37 @@ def test_crossslot_for_atomic_commands_across_workers(r):
     assert r.msetnx({"{user1}:c": 1, "{user1}:d": 2})
 
 
+def test_crossslot_for_transactions_that_change_the_connection(server):
+    """A transaction runs on one worker: PUBLISH inside MULTI (subscribers are on every
+    worker) and a transaction changing the connection (SELECT, SUBSCRIBE, CLIENT SETNAME)
+    next to a key of another worker answer -CROSSSLOT and doom it; with keys of the
+    connection's own worker the same transaction runs."""
+    from helpers.raw import RawConnection
+
+    for _ in range(100):  # a connection on worker 0 (client ids are worker-strided)
+        conn = RawConnection(server.port)
+        if int(conn.call("CLIENT", "ID")) % WORKERS == 0:  # type: ignore[arg-type]
+            break
+        conn.close()
+    mine, other = keys_on(0, 1, "tx")[0], keys_on(1, 1, "tx")[0]
+    try:
+        for first in (["PUBLISH", "ch", "m"], ["SELECT", "0"], ["CLIENT", "SETNAME", "n"]):
+            assert conn.execute("MULTI") == b"+OK\r\n"
+            replies = [conn.execute(*first), conn.execute("GET", other), conn.execute("EXEC")]
+            if first[0] == "PUBLISH":
+                assert replies[0] == f"-{CROSSSLOT}\r\n".encode()
+            else:
+                assert replies[0] == b"+QUEUED\r\n"
+                assert replies[1] == f"-{CROSSSLOT}\r\n".encode()
+            assert replies[2].startswith(b"-EXECABORT")
+        assert conn.execute("MULTI") == b"+OK\r\n"
+        for cmd in (["SELECT", "0"], ["SET", mine, "1"], ["GET", mine]):
+            assert conn.execute(*cmd) == b"+QUEUED\r\n"
+        assert conn.execute("EXEC") == b"*3\r\n+OK\r\n+OK\r\n$1\r\n1\r\n"
+    finally:
+        conn.close()
+
+
 def test_transactions_live_on_the_owner_of_their_keys(r):
     a, a2 = keys_on(0, 2)
     b = keys_on(1, 1)[0]
