@@ -438,6 +438,7 @@ def test_replication_between_different_worker_counts(
     wait_until(lambda: replica.client().info("replication")["master_link_status"] == "up", 20)
     write_load(master, 3000, seed=11)
     wait_caught_up(master, replica)
+    assert "Cannot hand" not in master.log_text()  # handed over, never refused
     time.sleep(0.5)  # the short expiries pass: nothing expires between the two digests
     assert digest_of(replica) == digest_of(master)
     # One link per owning worker on each side, shown as one replica and one master.

@@ -189,7 +189,7 @@ class Channel:
             log.notice(f"Connecting to MASTER {self.host}:{self.port}")
             try:
                 _t, link = await asyncio.wait_for(
-                    loop.create_connection(lambda: MasterLink(self), self.host, self.port),
+                    loop.create_connection(self._new_link, self.host, self.port),
                     CONNECT_TIMEOUT,
                 )
             except (TimeoutError, OSError) as e:
@@ -206,6 +206,11 @@ class Channel:
                 return
             await asyncio.sleep(delay)
             delay = min(BACKOFF_MAX, delay * 2)
+
+    def _new_link(self) -> MasterLink:
+        # Known at once: its first reply may stop this channel before _run resumes.
+        self.link = MasterLink(self)
+        return self.link
 
     # ---- link state ----
 
@@ -396,6 +401,7 @@ class MasterLink(Client):
                 groups = []
             if not side.side.split(side, groups):
                 self._fail(f"cannot follow the master's shard groups: {line}")
+            self.close_now()  # the channels of the groups have their own links
             return b""
         if line.startswith("-FULLSYNC"):
             side.full_sync_reason = line[1:]

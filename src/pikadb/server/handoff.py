@@ -10,6 +10,7 @@ there. The replica sees one connection answering throughout.
 
 from __future__ import annotations
 
+import array
 import asyncio
 import os
 import socket
@@ -70,9 +71,9 @@ def _send(c: Client, worker: int, argv: list[bytes], deadline: float) -> None:
     fd = os.dup(sock.fileno())
     out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
-        socket.send_fds(
-            out, [msgpack.packb(state, use_bin_type=True)], [fd], 0, _name(c.server, worker)
-        )
+        # sendmsg itself: socket.send_fds drops its address argument (Python 3.11).
+        rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))]
+        out.sendmsg([msgpack.packb(state, use_bin_type=True)], rights, 0, _name(c.server, worker))
     except OSError as e:
         log.warning(f"Cannot hand {c.peer} over to worker {worker}: {e}")
     finally:
@@ -148,4 +149,5 @@ class HandoffReceiver:
         if db:
             c.dbindex = db
             c.db = server.database(db)
+        log.verbose(f"Connection {c.peer} handed over by another worker")
         c.data_received(encode_command(argv))
