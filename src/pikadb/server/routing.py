@@ -573,12 +573,17 @@ class Router:
 
     # ---- forwarding ----
 
-    def forward(self, c: Client, worker: int, argvs: list[list[bytes]]) -> bytes:
-        c.awaiting = True
+    @staticmethod
+    def _sent_to(c: Client, worker: int) -> None:
+        """c's command goes to worker: it holds a proxy of c from now on (GONE at close)."""
         c.forwarded_to = worker
         if c.proxied is None:
             c.proxied = set()
         c.proxied.add(worker)
+
+    def forward(self, c: Client, worker: int, argvs: list[list[bytes]]) -> bytes:
+        c.awaiting = True
+        self._sent_to(c, worker)
 
         def done(data: bytes | None) -> None:
             if data is None:
@@ -623,10 +628,7 @@ class Router:
     def forward_slot(self, c: Client, worker: int, argv: list[bytes]) -> Slot:
         slot = Slot()
         c.inflight += 1
-        c.forwarded_to = worker
-        if c.proxied is None:
-            c.proxied = set()
-        c.proxied.add(worker)
+        self._sent_to(c, worker)
 
         def done(data: bytes | None) -> None:
             if data is None:
