@@ -277,16 +277,8 @@ class Client(asyncio.Protocol):
         if self.pending_out is not None:
             self.pending_out.extend(out)
             return
-        ready: list[bytes] = []
-        for i, item in enumerate(out):
-            if item.__class__ is Slot:
-                if item.data is None:
-                    self.pending_out = deque(out[i:])
-                    break
-                item = item.data
-            ready.append(item)
-        if ready:
-            self._write_now(b"".join(ready))
+        self.pending_out = deque(out)
+        self._send_ready()
 
     def fill(self, slot: Slot, data: bytes) -> None:
         """A forwarded command's reply came back: send what is ready now."""
@@ -295,9 +287,13 @@ class Client(asyncio.Protocol):
         if self.throttled and self.inflight <= MAX_INFLIGHT // 2:
             self.throttled = self.awaiting = False
             asyncio.get_running_loop().call_soon(self.resume)
+        if self.pending_out is not None:  # else still in this read's batch (emit takes it)
+            self._send_ready()
+
+    def _send_ready(self) -> None:
+        """Write pending_out up to the first reply still on another worker."""
         pending = self.pending_out
-        if pending is None:
-            return  # still in this read's batch (_emit takes it)
+        assert pending is not None
         ready: list[bytes] = []
         while pending:
             item = pending[0]
