@@ -302,6 +302,35 @@ def record_size(buf, Py_ssize_t pos=0) -> int:
         PyBuffer_Release(&view)
 
 
+def skip_records(buf, Py_ssize_t pos, uint64_t after_id):
+    """Walk whole records from buf[pos] by their headers alone (no checksum, nothing built)
+    while their id is at most after_id. -> (position after the last record walked, its id
+    or 0 when none was): where a reader of the records after after_id starts, without
+    decoding every record before it. Stops at a record with a greater id, or at one that
+    does not fit in buf (read more and call again)."""
+    cdef Py_buffer view
+    cdef const uint8_t *p
+    cdef uint32_t n
+    cdef uint64_t rid, last = 0
+    PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
+    try:
+        p = <const uint8_t *>view.buf
+        while pos + _FIXED <= view.len:
+            if memcmp(p + pos, b"PKB1", 4) != 0:
+                raise BinlogCorrupt(f"binlog record at {pos}: bad magic {bytes(p[pos:pos + 4])!r}")
+            n = _get_u32(p + pos + 4)
+            if n < _FIXED:
+                raise BinlogCorrupt(f"binlog record at {pos}: impossible length {n}")
+            rid = _get_u64(p + pos + 28)
+            if rid > after_id or pos + n > view.len:
+                break
+            last = rid
+            pos += n
+        return pos, last
+    finally:
+        PyBuffer_Release(&view)
+
+
 def decode_record(buf, Py_ssize_t pos=0):
     """Decode the record at buf[pos] (bytes, bytearray, memoryview, mmap). -> (Record, end)."""
     cdef Py_buffer view

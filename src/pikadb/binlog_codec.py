@@ -21,6 +21,7 @@ try:
         decode_record,
         encode_record,
         record_size,
+        skip_records,
     )
 except ImportError as e:  # pragma: no cover - exercised by packaging mistakes only
     raise ImportError(
@@ -43,4 +44,5 @@ __all__ = [
     "decode_record",
     "encode_record",
     "record_size",
+    "skip_records",
 ]

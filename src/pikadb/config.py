@@ -67,6 +67,9 @@ PIKADB_PARAMS: tuple[tuple[str, str, str, bool, dict], ...] = (
     ("min-replicas-to-ack", "int", "1", True, {"min": 0, "max": 2147483647}),
     ("replication-timeout-ms", "int", "10000", True, {"min": 1, "max": 2147483647}),
     ("sync-timeout-action", "enum", "fail", True, {"choices": ("fail", "degrade")}),
+    # Redis's hidden watchdog-period (ms; 0: off): log the event loop's stack when a turn
+    # runs longer (server/loopstats.py).
+    ("watchdog-period", "int", "0", True, {"min": 0, "max": 2147483647}),
 )
 
 # pikadb's defaults where they differ from Redis's.
@@ -121,6 +124,8 @@ ACTIVE = frozenset(
         "min-replicas-to-ack",
         "replication-timeout-ms",
         "sync-timeout-action",
+        "latency-monitor-threshold",
+        "watchdog-period",
     }
 )
 

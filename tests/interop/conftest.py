@@ -25,7 +25,7 @@ from helpers.servers import (
     start_replicated_group,
     start_sentinel,
 )
-from interop.support import MASTER
+from interop.support import MASTER, PIKAD_GROUP_CONFIG
 
 
 class SentinelFactory:
@@ -86,7 +86,7 @@ def group(request: pytest.FixtureRequest) -> list[ServerProcess]:
             factory, replicas=2, repl_diskless_sync_delay=0, enable_debug_command="local"
         )
     factory = request.getfixturevalue("pikad_factory")
-    return start_replicated_group(factory, replicas=2, enable_debug_command="local")
+    return start_replicated_group(factory, replicas=2, **PIKAD_GROUP_CONFIG)
 
 
 @pytest.fixture

@@ -8,6 +8,10 @@ import redis
 from helpers.servers import wait_until
 
 MASTER = "mymaster"
+# pikad groups: DEBUG DIGEST allowed, and a stalled event loop logs its stack
+# (watchdog-period): a failover test that fails because a server stopped answering shows
+# where that server was.
+PIKAD_GROUP_CONFIG = {"enable_debug_command": "local", "watchdog_period": 250}
 
 
 def master_addr(client: redis.Redis) -> tuple[str, int] | None:
@@ -41,3 +45,15 @@ def wait_discovered(clients: list[redis.Redis], sentinels: int, replicas: int = 
         return True
 
     wait_until(ok, 20.0, what="sentinel and replica discovery")
+
+
+def switch_master_counts(sentinels: list) -> list[int]:
+    """How many +switch-master events each sentinel logged (all its starts)."""
+    return [s.log_text().count("+switch-master") for s in sentinels]
+
+
+def assert_failovers(sentinels: list, n: int) -> None:
+    """Every sentinel saw exactly n failovers: one per kill or SENTINEL FAILOVER, never a
+    second one because the new master stalled (a failover is a write outage)."""
+    counts = switch_master_counts(sentinels)
+    assert counts == [n] * len(sentinels), f"+switch-master per sentinel: {counts}, want {n}"

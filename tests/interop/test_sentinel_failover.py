@@ -17,7 +17,13 @@ import redis
 from redis.sentinel import Sentinel
 
 from helpers.servers import replication_info, sigcont, sigstop, wait_until
-from interop.support import MASTER, master_addr, wait_all_agree, wait_discovered
+from interop.support import (
+    MASTER,
+    assert_failovers,
+    master_addr,
+    wait_all_agree,
+    wait_discovered,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -134,6 +140,7 @@ def test_redis_py_discovers_and_survives_kill9(group, sentinels):
         what="the returning old master to be converted into a replica",
     )
     assert sorted(sentinel.discover_slaves(MASTER)) == sorted([addr_of(master), addr_of(other)])
+    assert_failovers(procs, 1)
 
 
 def test_mixed_group_two_pika_one_redis_sentinel(group, sentinels):
@@ -166,6 +173,7 @@ def test_mixed_group_two_pika_one_redis_sentinel(group, sentinels):
         15,
         what="the other replica to be re-pointed",
     )
+    assert_failovers(pika + real, 1)
 
 
 def test_restart_after_failover_keeps_topology(group, sentinels):
@@ -194,6 +202,7 @@ def test_restart_after_failover_keeps_topology(group, sentinels):
     assert int(info["num-other-sentinels"]) == 2  # known-sentinel lines
     replicas = {(s["ip"], int(s["port"])) for s in c.sentinel_slaves(MASTER)}
     assert replicas == {addr_of(s) for s in (master, r1, r2)} - {new_addr}
+    assert_failovers(procs, 1)
 
 
 def test_priority_zero_replica_is_never_promoted(group, sentinels):
@@ -237,6 +246,7 @@ def test_priority_zero_replica_is_never_promoted(group, sentinels):
     )
     with pytest.raises(redis.ResponseError, match="NOGOODSLAVE No suitable replica to promote"):
         clients[0].sentinel_failover(MASTER)
+    assert_failovers(procs, 2)
 
 
 def test_quorum_not_reached_means_no_failover(group, sentinels):
@@ -300,3 +310,4 @@ def test_manual_failover_under_writes_loses_nothing(group, sentinels):
     assert info["role"] == "slave" and info["master_port"] == str(new_master.port)
     with pytest.raises(redis.ReadOnlyError):
         redis.Redis(port=master.port).set("after", "1")
+    assert_failovers(procs, 1)

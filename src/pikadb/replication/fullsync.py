@@ -123,6 +123,9 @@ class FullSyncSender:
                         client.send(encode_command([b"file", shard, name, chunk]))
                         sent += len(chunk)
                         await self._throttle(sent, start)
+                        # One chunk per turn at most: the other clients go first.
+                        await asyncio.sleep(0)
+                        self.server.begin_turn()
                         now = time.monotonic()
                         if now - last_log >= PROGRESS_EVERY:
                             last_log = now

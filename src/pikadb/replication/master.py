@@ -9,8 +9,11 @@ every repl-ping-replica-period so the replica can tell a quiet master from a dea
 
 Pushing is driven by events, never by polling: the engine reports every binlog write that
 became durable (Shard._write -> Engine.on_durable), which schedules one push per event-loop
-turn; a link whose transport buffer is above PUSH_HIGH_WATER stops reading the binlog and
-continues when the transport drains (Client.resume_writing).
+turn. One push sends at most PUSH_SLICE bytes of records per shard and goes on in the next
+turn while there is more (a replica far behind is served in slices, so the other clients
+wait for a slice at most, not for the whole catch-up); a link whose transport buffer is
+above PUSH_HIGH_WATER stops reading the binlog and continues when the transport drains
+(Client.resume_writing).
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ if TYPE_CHECKING:
 
 # Stop reading the binlog for a replica while this much is unsent in its transport.
 PUSH_HIGH_WATER = 4 << 20
-# Binlog bytes read per shard per step (one step per shard per pass; passes repeat until
-# the buffer is full or everything durable is sent).
-PUSH_CHUNK = 256 << 10
+# Binlog bytes read per shard per push (one push per event-loop turn while there is more):
+# about a millisecond of reading and framing.
+PUSH_SLICE = 64 << 10
 PING_FRAME = b"*1\r\n$4\r\nPING\r\n"
 
 
@@ -58,6 +61,7 @@ class ReplicaLink:
             self.ip = client.repl_announce_ip
         self.last_ack = time.monotonic()
         self.closed = False
+        self._again = False  # a push of the next slice is scheduled
         self.replica = f"{self.ip}:{self.port}"  # one replica may hold several links
         shards = master.server.engine.slot_shards
         for i, r in readers.items():
@@ -78,20 +82,32 @@ class ReplicaLink:
         self.master.server.syncmode.on_ack()  # WAIT and sync-mode replies waiting on acks
 
     def push(self) -> None:
-        """Send durable records until the transport buffer is above the high water mark."""
+        """Send a slice of the durable records; the next slice in the next turn."""
         client = self.client
         transport = client.transport
         if self.closed or transport is None or client.closed:
             return
-        while transport.get_write_buffer_size() < PUSH_HIGH_WATER:
-            frames: list[bytes] = []
-            for index, reader in self.readers.items():
-                for _rec, raw in reader.read(PUSH_CHUNK):
-                    frames.append(frame(index, raw))
-            if not frames:
-                return
+        self.master.server.begin_turn()
+        if transport.get_write_buffer_size() >= PUSH_HIGH_WATER:
+            return  # resume_writing pushes again once the replica has read
+        frames: list[bytes] = []
+        more = False
+        for index, reader in self.readers.items():
+            recs = reader.read(PUSH_SLICE)
+            for _rec, raw in recs:
+                frames.append(frame(index, raw))
+            if recs and reader.last_id < reader.binlog.durable_id:
+                more = True
+        if frames:
             # send, not write: records are durable, nothing of this turn must hold them.
             client.send(b"".join(frames))
+        if more and not self._again:
+            self._again = True
+            asyncio.get_running_loop().call_soon(self._push_again)
+
+    def _push_again(self) -> None:
+        self._again = False
+        self.push()
 
     def ping(self) -> None:
         if not self.closed:
@@ -181,6 +197,7 @@ class MasterSide:
 
     def _push_all(self) -> None:
         self._scheduled = False
+        self.server.begin_turn()
         for link in list(self.links):
             link.push()
 

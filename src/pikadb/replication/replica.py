@@ -316,6 +316,7 @@ class MasterLink(Client):
     def data_received(self, data: bytes) -> None:
         if self.closed or not data:
             return
+        self.server.begin_turn()
         self.server.stats.total_net_input_bytes += len(data)
         self.last_interaction = self.side.last_io = time.monotonic()
         if not self.streaming:
@@ -329,6 +330,7 @@ class MasterLink(Client):
         """Apply buffered frames for at most APPLY_BUDGET seconds; the rest next turn, with
         reading paused meanwhile (libuv would otherwise read and hand over up to 32 buffers
         of records in one turn: a second without answering clients)."""
+        self.server.begin_turn()
         try:
             more = self._apply_frames(time.monotonic() + APPLY_BUDGET)
         finally:

@@ -216,6 +216,10 @@ class Dispatcher:
         st.calls += 1
         st.usec += duration_us
         self.stats.total_commands_processed += 1
+        latency = server.latency
+        if latency.threshold_ms and duration_us >= latency.threshold_ms * 1000:
+            event = "fast-command" if "fast" in cmd.flags else "command"
+            latency.add(event, duration_us // 1000)
         if duration_us >= server.slowlog_threshold_us >= 0 and "skip_slowlog" not in cmd.flags:
             server.slowlog.add(
                 argv, duration_us, c.peer.encode(), c.name or b"", server.slowlog_max_len

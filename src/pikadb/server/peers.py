@@ -150,8 +150,9 @@ class PeerLink(asyncio.Protocol):
             self.transport.write(data)
 
     def data_received(self, data: bytes) -> None:
-        self.unpacker.feed(data)
         hub = self.hub
+        hub.server.begin_turn()
+        self.unpacker.feed(data)
         for frame in self.unpacker:
             kind = frame[0]
             if kind == REQUEST:

@@ -147,6 +147,34 @@ def _concat(parts: list[Any]) -> Any:
     return [x for p in parts for x in p]
 
 
+def _max(parts: list[Any]) -> Any:
+    return max(parts)
+
+
+def _latency_latest(parts: list[Any]) -> Any:
+    """LATENCY LATEST of every worker: per event the newest sample and the highest max."""
+    by: dict[bytes, list[Any]] = {}
+    for p in parts:
+        for event, t, ms, top in p:
+            have = by.get(event)
+            if have is None:
+                by[event] = [event, t, ms, top]
+                continue
+            if (t, ms) > (have[1], have[2]):
+                have[1], have[2] = t, ms
+            have[3] = max(have[3], top)
+    return list(by.values())
+
+
+def _latency_history(parts: list[Any]) -> Any:
+    """LATENCY HISTORY of every worker: one sample per second, the worst."""
+    by: dict[int, int] = {}
+    for p in parts:
+        for t, ms in p:
+            by[t] = max(ms, by.get(t, 0))
+    return [[t, by[t]] for t in sorted(by)][-160:]
+
+
 def _random(parts: list[Any]) -> Any:
     found = [p for p in parts if p is not None]
     return random.choice(found) if found else None
@@ -232,8 +260,14 @@ _INFO_SUMS = frozenset(
         "binlog_segments",
         "binlog_bytes",
         "binlog_records",
+        "eventloop_cycles",
+        "eventloop_duration_sum",
+        "eventloop_turns_over_100ms",
+        "instantaneous_eventloop_cycles_per_sec",
     ]
 )
+# INFO fields where the server's figure is the worst worker's.
+_INFO_MAX = frozenset(["eventloop_max_turn_ms", "instantaneous_eventloop_duration_usec"])
 # INFO lines about one shard each: every worker's, in shard order.
 _PER_SHARD = re.compile(r"binlog_shard(\d+)$")
 
@@ -274,11 +308,15 @@ def _info(parts: list[Any]) -> Any:
                         if k == "avg_ttl"
                         else (fields.get(k, 0.0) + num)
                     )
-            elif name in _INFO_SUMS:
+            elif name in _INFO_SUMS or name in _INFO_MAX:
                 try:
-                    sums[name] = sums.get(name, 0) + int(value)
+                    v = int(value)
                 except ValueError:
-                    pass
+                    continue
+                if name in _INFO_MAX:
+                    sums[name] = max(sums.get(name, v), v)
+                else:
+                    sums[name] = sums.get(name, 0) + v
     out = []
     section = ""
     for line in texts[0].split("\r\n"):
@@ -465,6 +503,9 @@ COMBINE: dict[str, Callable[[list[Any]], Any]] = {
     "numsub": _numsub,
     "numpat": _numpat,
     "info": _info,
+    "max": _max,
+    "latency-latest": _latency_latest,
+    "latency-history": _latency_history,
 }
 ERRORS_TOO = frozenset({"client-kill"})
 

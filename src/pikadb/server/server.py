@@ -22,7 +22,9 @@ from pikadb.replication.replica import ReplicaSide, become_replica
 from pikadb.replication.syncmode import SyncMode
 from pikadb.server.blocking import Blocking
 from pikadb.server.dispatch import Dispatcher
+from pikadb.server.latency import LatencyMonitor
 from pikadb.server.listen import listen_sockets
+from pikadb.server.loopstats import LoopStats, Watchdog
 from pikadb.server.multi import Watches
 from pikadb.server.pubsub import PubSub
 from pikadb.server.slowlog import SlowLog
@@ -71,6 +73,14 @@ class Server:
         self.router: Router | None = None
         self.handoff: HandoffReceiver | None = None
         self.stats = Stats()
+        # Event-loop turns (server/loopstats.py): INFO stats eventloop_*, LATENCY's
+        # 'eventloop' event, the watchdog that logs where a stalled loop is.
+        self.loopstats = LoopStats()
+        self.latency = LatencyMonitor()
+        self.loopstats.on_turn = self._turn_latency
+        self._turn_start = 0.0
+        self._tick_due = 0.0
+        self.watchdog = Watchdog(lambda: self._turn_start, lambda: self._tick_due)
         self.slowlog = SlowLog(worker.count, worker.index) if worker else SlowLog()
         self.dispatcher = Dispatcher(self)
         self.blocking = Blocking(self)  # clients blocked on keys (BLPOP & co)
@@ -113,8 +123,12 @@ class Server:
             "timeout",
             "hz",
             "protected-mode",
+            "latency-monitor-threshold",
         ):
             config.on_change(name, lambda _v: self._apply_config())
+        config.on_change("watchdog-period", lambda v: self.watchdog.set_period(int(v)))
+        if config.get_int("watchdog-period"):
+            self.watchdog.set_period(config.get_int("watchdog-period"))
         config.on_change("loglevel", lambda v: log.configure(v, config.get("logfile")))
         config.on_change("sync-writes", self._set_sync_writes)
         config.on_change("group-commit", self._set_group_commit)
@@ -132,6 +146,7 @@ class Server:
         self.idle_timeout = c.get_int("timeout")
         self.hz = max(1, min(500, c.get_int("hz")))
         self.protected_mode = c.get_bool("protected-mode")
+        self.latency.threshold_ms = c.get_int("latency-monitor-threshold")
 
     def _set_sync_writes(self, value: str) -> None:
         if self.engine is not None:
@@ -141,6 +156,25 @@ class Server:
         if self.engine is not None:
             self.engine.set_group_commit(value == "yes")
 
+    # ---- the event-loop turn ----
+
+    def begin_turn(self) -> None:
+        """Work of ours starts running: open a turn unless one is open. Its end runs once
+        the loop has run every callback already due (call_soon), then the loop waits."""
+        if not self._turn_start:
+            self._turn_start = time.perf_counter()
+            self._loop.call_soon(self._end_turn)
+
+    def _end_turn(self) -> None:
+        if self.engine is not None and (self.engine.pending or self._deferred):
+            self._flush_turn()
+        start, self._turn_start = self._turn_start, 0.0
+        self.loopstats.record(time.perf_counter() - start)
+
+    def _turn_latency(self, ms: float) -> None:
+        if self.latency.threshold_ms:
+            self.latency.add_if_needed("eventloop", ms)
+
     # ---- group commit: replies wait for the turn's RocksDB writes (storage/shard.py) ----
 
     def defer_output(self, c: Client, data: bytes) -> None:
@@ -148,7 +182,8 @@ class Server:
         self._deferred.append((c, data))
 
     def _schedule_flush(self) -> None:
-        self._loop.call_soon(self._flush_turn)
+        # The first write of this turn: the end of the turn writes the batches.
+        self.begin_turn()
 
     def _flush_turn(self) -> None:
         ok = self.engine.flush_groups()
@@ -375,8 +410,10 @@ class Server:
         tick = 0
         while True:
             period = 1.0 / self.hz
+            self._tick_due = time.perf_counter() + period
             await asyncio.sleep(period)
             tick += 1
+            self.begin_turn()
             try:
                 # CLIENT PAUSE keeps the data set static: no active expiry meanwhile.
                 if self.engine is not None and not self.syncmode.paused:
@@ -390,6 +427,7 @@ class Server:
                             self.replica_of.cron()
                 if tick % max(1, self.hz // 10) == 0:
                     self.stats.sample()
+                    self.loopstats.sample()
                 if self.idle_timeout and tick % self.hz == 0:
                     self._close_idle_clients()
             except asyncio.CancelledError:

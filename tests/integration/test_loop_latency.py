@@ -1,0 +1,174 @@
+"""Event-loop turns stay short: a client waits for a turn at most, so a long turn is a stall
+every client sees (a promoted master that stopped answering the sentinels' PINGs for a
+second was failed over twice).
+
+* INFO stats shows the turns (eventloop_cycles, eventloop_duration_sum as Redis 7.2, and
+  eventloop_max_turn_ms, eventloop_turns_over_100ms) and LATENCY LATEST / HISTORY show a turn
+  over latency-monitor-threshold as the 'eventloop' event; LATENCY's replies and errors are
+  Redis's.
+* A pipe of a million SETs (redis-cli --pipe) and a replica attaching 1,000,000 records
+  behind are served in slices: a PING sent every 10 ms from another client never waits
+  100 ms. The test prints the worst PING, the load and catch-up rates and the longest turns.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+
+import pytest
+import redis
+from tests.helpers.servers import replication_info, wait_until
+
+RECORDS = 1_000_000
+PING_EVERY_S = 0.01
+MAX_PING_MS = 100.0
+
+
+def eventloop(server) -> dict[str, int]:
+    stats = server.client(decode_responses=True).info("stats")
+    return {k: int(v) for k, v in stats.items() if k.startswith("eventloop_")}
+
+
+def test_info_and_latency_show_a_long_turn(pikad_factory):
+    s = pikad_factory(enable_debug_command="local", latency_monitor_threshold=50)
+    c = s.client()
+    before = eventloop(s)
+    assert set(before) == {
+        "eventloop_cycles",
+        "eventloop_duration_sum",
+        "eventloop_max_turn_ms",
+        "eventloop_turns_over_100ms",
+    }
+    assert before["eventloop_turns_over_100ms"] == 0
+    assert c.execute_command("LATENCY", "LATEST") == []
+    assert c.execute_command("DEBUG", "SLEEP", "0.2") == b"OK"
+    after = eventloop(s)
+    assert after["eventloop_turns_over_100ms"] >= 1  # every worker slept
+    assert after["eventloop_max_turn_ms"] >= 200
+    assert after["eventloop_cycles"] > before["eventloop_cycles"]
+    assert after["eventloop_duration_sum"] - before["eventloop_duration_sum"] >= 200_000
+    latest = {e[0]: e[1:] for e in c.execute_command("LATENCY", "LATEST")}
+    # DEBUG SLEEP is a slow command (Redis's 'command' event) in a long turn.
+    assert set(latest) == {b"command", b"eventloop"}
+    for _t, ms, top in latest.values():
+        assert 200 <= ms == top < 2000
+    (sample,) = c.execute_command("LATENCY", "HISTORY", "eventloop")
+    assert sample[1] >= 200
+    assert c.execute_command("LATENCY", "HISTORY", "nope") == []
+    assert c.execute_command("LATENCY", "RESET", "command", "nope") == 1
+    assert [e[0] for e in c.execute_command("LATENCY", "LATEST")] == [b"eventloop"]
+    assert c.execute_command("LATENCY", "RESET") == 1
+    assert c.execute_command("LATENCY", "LATEST") == []
+    c.execute_command("CONFIG", "RESETSTAT")
+    assert eventloop(s)["eventloop_turns_over_100ms"] == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["LATENCY"],
+        ["LATENCY", "LATEST", "x"],
+        ["LATENCY", "HISTORY"],
+        ["LATENCY", "nosuch"],
+        ["LATENCY", "RESET"],
+    ],
+)
+def test_latency_replies_as_redis(pikad, redis_oracle, argv):
+    def reply(server):
+        try:
+            return server.client().execute_command(*argv)
+        except redis.ResponseError as e:
+            return f"error: {e}"
+
+    assert reply(pikad) == reply(redis_oracle)
+
+
+class Pinger:
+    """PING every 10 ms from its own connection; the round trips in ms."""
+
+    def __init__(self, server) -> None:
+        self.client = server.client(socket_timeout=30)
+        self.waits: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Pinger:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + 600
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            t = time.perf_counter()
+            self.client.ping()
+            self.waits.append((time.perf_counter() - t) * 1000)
+            time.sleep(PING_EVERY_S)
+
+    def summary(self) -> str:
+        w = sorted(self.waits)
+        return f"{len(w)} PINGs, p50 {w[len(w) // 2]:.1f} ms, p99 {w[int(len(w) * 0.99)]:.1f} ms, max {w[-1]:.1f} ms"
+
+
+def pipe_sets(server, n: int) -> None:
+    """n SETs of 10-byte values through redis-cli --pipe (one binlog record each)."""
+    proc = subprocess.Popen(
+        ["redis-cli", "-h", server.host, "-p", str(server.port), "--pipe", "--pipe-timeout", "120"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert proc.stdin is not None
+    batch: list[bytes] = []
+    for i in range(n):
+        k = b"key:%d" % i
+        batch.append(
+            b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$10\r\nvalue-%04d\r\n" % (len(k), k, i % 10000)
+        )
+        if len(batch) == 10000:
+            proc.stdin.write(b"".join(batch))
+            batch = []
+    out, _ = proc.communicate(b"".join(batch), timeout=300)
+    assert proc.returncode == 0, out
+    assert b"errors: 0, replies: %d" % n in out, out
+
+
+def test_a_replica_a_million_records_behind_does_not_stall_the_master(pikad_factory):
+    master = pikad_factory()
+    with Pinger(master) as during_load:
+        t = time.monotonic()
+        pipe_sets(master, RECORDS)
+        load_s = time.monotonic() - t
+    load_turns = eventloop(master)
+    info = master.client(decode_responses=True).info("persistence")
+    assert int(info["binlog_records"]) >= RECORDS
+
+    replica = pikad_factory()
+    master.client().execute_command("CONFIG", "RESETSTAT")
+    want = int(replication_info(master)["master_repl_offset"])
+    with Pinger(master) as during_sync:
+        t = time.monotonic()
+        replica.client().execute_command("REPLICAOF", master.host, master.port)
+        wait_until(
+            lambda: int(replication_info(replica).get("slave_repl_offset", -1)) == want,
+            300,
+            interval=0.05,
+            what="the replica to catch up",
+        )
+        sync_s = time.monotonic() - t
+    sync_turns = eventloop(master)
+    assert "incremental sync" in replica.log_text()
+    print(
+        f"\nload: {RECORDS} SETs in {load_s:.1f} s ({RECORDS / load_s:,.0f}/s); "
+        f"PING {during_load.summary()}; master turns {load_turns}"
+        f"\ncatch-up: {RECORDS} records in {sync_s:.1f} s ({RECORDS / sync_s:,.0f} records/s); "
+        f"PING {during_sync.summary()}; master turns {sync_turns}"
+    )
+    assert max(during_load.waits) < MAX_PING_MS, during_load.summary()
+    assert max(during_sync.waits) < MAX_PING_MS, during_sync.summary()
+    assert sync_turns["eventloop_turns_over_100ms"] == 0, sync_turns
