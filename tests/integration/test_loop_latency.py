@@ -172,3 +172,40 @@ def test_a_replica_a_million_records_behind_does_not_stall_the_master(pikad_fact
     assert max(during_load.waits) < MAX_PING_MS, during_load.summary()
     assert max(during_sync.waits) < MAX_PING_MS, during_sync.summary()
     assert sync_turns["eventloop_turns_over_100ms"] == 0, sync_turns
+
+
+def test_keys_and_a_huge_scan_count_over_a_big_keyspace_do_not_stall(pikad_factory):
+    """KEYS walks the keyspace 5 ms per turn while its client waits (its reply is the
+    keyspace of one moment, and the pipeline behind it keeps its order); SCAN with a huge
+    COUNT stops after 10 ms and returns a cursor to go on from."""
+    n = 300_000
+    s = pikad_factory()
+    pipe_sets(s, n)
+    c = s.client()
+    c.execute_command("CONFIG", "RESETSTAT")
+    with Pinger(s) as pings:
+        assert len(c.keys("*")) == n
+        assert sorted(c.keys("key:1234*")) == sorted(
+            [b"key:1234"]
+            + [b"key:1234%d" % i for i in range(10)]
+            + [b"key:1234%02d" % i for i in range(100)]
+        )
+        raw = s.raw()
+        raw.send_commands([["KEYS", "key:29999*"], ["SET", "after", "1"], ["GET", "after"]])
+        first, ok, got = raw.read_replies(3)
+        assert first.startswith(b"*11\r\n") and ok == b"+OK\r\n" and got == b"$1\r\n1\r\n"
+        tx = c.pipeline(transaction=True)
+        tx.keys("key:2999*").get("after")
+        assert [len(tx.execute()[0])] == [111]
+        seen: set[bytes] = set()
+        cursor, calls = 0, 0
+        while True:
+            cursor, page = c.scan(cursor, count=10_000_000)
+            seen.update(page)
+            calls += 1
+            if cursor == 0:
+                break
+        assert len(seen) == n + 1  # every key, "after" too
+    turns = eventloop(s)
+    print(f"\nKEYS/SCAN over {n} keys: SCAN took {calls} calls; PING {pings.summary()}; {turns}")
+    assert max(pings.waits) < MAX_PING_MS, pings.summary()

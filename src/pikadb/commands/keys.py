@@ -11,6 +11,7 @@ from time import time_ns
 
 from pikadb import errors
 from pikadb.commands.args import ArgCursor, int32_arg, int_arg, syntax_error
+from pikadb.commands.sliced import in_slices
 from pikadb.commands.table import command, container
 from pikadb.errors import CommandError
 from pikadb.keycodec import T_STRING
@@ -118,7 +119,7 @@ def move(c, argv):
 @command("keys", arity=2, flags="readonly", group="generic", route="concat")
 def keys(c, argv):
     """KEYS pattern"""
-    return c.db.keys(argv[1], _now())
+    return in_slices(c, c.db.keys_in_steps(argv[1], _now()))
 
 
 def parse_cursor(arg: bytes) -> int:

@@ -253,6 +253,13 @@ class Sentinel:
             for si in ri.sentinels.values():
                 si.link.close()
             ri.sentinels = {}
+        else:
+            # What the other sentinels said (down, their leader) was about this master as
+            # it was: kept, those votes would make one +sdown of the new master an instant
+            # +odown (Redis clears them only after 5 ask periods without a reply).
+            for si in ri.sentinels.values():
+                si.flags &= ~Flag.MASTER_DOWN
+                si.leader = None
         ri.link.close()
         ri.flags &= Flag.MASTER
         ri.leader = None

@@ -170,11 +170,17 @@ class InstanceLink:
         self.last_reconn_time = 0
 
     def reset_times(self) -> None:
+        """The instance starts anew (a reset, a new address): down-after counts from now,
+        and the link connects at the next tick. Redis keeps the reconnection throttle of the
+        old address, so after a +switch-master it may first try the new master up to a ping
+        period later, when down-after (1000 ms) has already run out: +sdown of a healthy new
+        master in the very tick that connects to it, and a second failover."""
         now = mstime()
         self.act_ping_time = now
         self.last_ping_time = 0
         self.last_avail_time = now
         self.last_pong_time = now
+        self.last_reconn_time = 0
 
     def _lost(self, conn: Connection) -> None:
         if conn is self.cc:

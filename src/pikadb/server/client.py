@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 from pikadb.log import log
@@ -66,6 +67,9 @@ class Client(asyncio.Protocol):
         self.cmd: Command | None = None
         self.monitor = False
         self.blocked: BlockedClient | None = None  # while in BLPOP & co (server/blocking.py)
+        # A command working over several loop turns (KEYS: commands/sliced.py); its reply
+        # and the pipeline behind it wait.
+        self.sliced: Generator | None = None
         # MULTI/EXEC (commands/transactions.py): the open transaction, Redis's DIRTY_CAS flag,
         # WATCHed keys ((db, key) -> server.multi.WatchedKey) and, while EXEC runs its queue,
         # in_exec, which tells blocking commands to answer at once instead of blocking.
@@ -209,7 +213,12 @@ class Client(asyncio.Protocol):
         deadline = _perf() + CLIENT_SLICE_S
         try:
             # A blocked, postponed or forwarding client's pipelined input waits.
-            while self.blocked is None and self.postponed is None and not self.awaiting:
+            while (
+                self.blocked is None
+                and self.postponed is None
+                and self.sliced is None
+                and not self.awaiting
+            ):
                 argv = self.held_argv
                 if argv is None:
                     argv = parser.gets()
@@ -288,6 +297,7 @@ class Client(asyncio.Protocol):
         if (
             self.blocked is None
             and self.postponed is None
+            and self.sliced is None
             and not self.awaiting
             and not self.closed
             and not self._paused

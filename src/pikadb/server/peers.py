@@ -197,7 +197,7 @@ class PeerLink(asyncio.Protocol):
             if blocking.ready:
                 blocking.serve_ready()
         proxy.quiet = quiet
-        if proxy.blocked is None and proxy.postponed is None:
+        if proxy.blocked is None and proxy.postponed is None and proxy.sliced is None:
             proxy.write(reply)
 
 

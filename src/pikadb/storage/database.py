@@ -16,7 +16,8 @@ element helpers in WriteSet; `register_encoding()` lets them answer OBJECT ENCOD
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 from pikadb import errors
@@ -45,11 +46,14 @@ from pikadb.storage.encoding import (
     prefix_successor,
 )
 from pikadb.storage.hashes import HashOps, hash_encoding
+from pikadb.storage.scan import SCAN_SLICE_S
 from pikadb.storage.sets import SetOps, set_encoding
 from pikadb.storage.shard import Ops
 from pikadb.storage.strings import StringOps, string_encoding
 from pikadb.storage.writeset import WriteSet
 from pikadb.storage.zsets import ZsetOps, zset_encoding
+
+KEYS_STEP = 256  # keys KEYS examines between two checks of its time slice
 
 if TYPE_CHECKING:
     from pikadb.storage.engine import Engine
@@ -295,16 +299,31 @@ class Database(StringOps, HashOps, SetOps, ZsetOps):
 
     def keys(self, pattern: bytes, now: int) -> list[bytes]:
         """KEYS: live keys matching the glob pattern ("*" includes the empty key)."""
+        steps = self.keys_in_steps(pattern, now)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value
+
+    def keys_in_steps(self, pattern: bytes, now: int) -> Generator[None, None, list[bytes]]:
+        """KEYS a step at a time (commands/sliced.py): yields after every KEYS_STEP keys
+        examined, returns the keys. Every shard's iterator exists before the first step, so
+        the answer is the keyspace of one moment however many turns it takes."""
         match = None if pattern == b"*" else compile_pattern(pattern)
         start, end = self._meta_range(literal_prefix(pattern) if match else b"")
+        iters = [shard.iterator(start, end) for shard in self._shards]
         out = []
-        for shard in self._shards:
-            it = shard.iterator(start, end)
+        n = 0
+        for it in iters:
             while it.valid():
                 k = it.key()[3:]
                 if (match is None or match(k)) and live_type(it.value(), now):
                     out.append(k)
                 it.next()
+                n += 1
+                if n % KEYS_STEP == 0:
+                    yield
         return out
 
     def scan(
@@ -317,7 +336,9 @@ class Database(StringOps, HashOps, SetOps, ZsetOps):
         type_code: int | None = None,
     ) -> tuple[int, list[bytes]]:
         """SCAN: examine about `count` keys from the cursor's position. -> (next cursor, keys);
-        next cursor 0 when the iteration is complete. See storage/scan.py for the scheme."""
+        next cursor 0 when the iteration is complete. See storage/scan.py for the scheme.
+        A huge COUNT stops after SCAN_SLICE_S, so one SCAN does not hold the event loop
+        for seconds."""
         cursors = self.engine.cursors
         pos = cursors.resolve(cursor)
         if pos is None:
@@ -328,6 +349,7 @@ class Database(StringOps, HashOps, SetOps, ZsetOps):
         out: list[bytes] = []
         expired: list[bytes] = []
         budget = max(1, count)
+        deadline = time.perf_counter() + SCAN_SLICE_S
         nlocal = len(self._shards)
         while si < nlocal:
             start = meta_prefix(self.pdb) if last is None else meta_key(self.pdb, last) + b"\x00"
@@ -336,6 +358,8 @@ class Database(StringOps, HashOps, SetOps, ZsetOps):
                 k = it.key()[3:]
                 last = k
                 budget -= 1
+                if not budget & 1023 and time.perf_counter() > deadline:
+                    budget = 0
                 t = live_type(it.value(), now)
                 if not t:
                     expired.append(k)

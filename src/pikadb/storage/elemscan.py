@@ -31,12 +31,14 @@ rules of the commands hold either way.
 from __future__ import annotations
 
 import random
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pikadb.keycodec import data_prefix
 from pikadb.storage.encoding import prefix_successor
+from pikadb.storage.scan import SCAN_SLICE_S
 
 if TYPE_CHECKING:
     from pikadb.storage.database import Database
@@ -131,11 +133,14 @@ def scan_page(
     it = db.shard_for(key).iterator(start, end)
     out: list = []
     budget = max(1, count)
+    deadline = time.perf_counter() + SCAN_SLICE_S  # a huge COUNT is cut (see Database.scan)
     suffix = b""
     valid, k, v, nxt = it.valid, it.key, it.value, it.next
     while budget and valid():
         suffix = k()[cut:]
         budget -= 1
+        if not budget & 1023 and time.perf_counter() > deadline:
+            budget = 0
         if matcher is None or matcher(suffix):
             emit(out, suffix, v() if values else None)
         nxt()

@@ -20,6 +20,9 @@ from collections import OrderedDict
 Position = tuple[int, bytes | None]  # (shard index, last user key returned or None)
 
 _MAX_CURSOR = (1 << 63) - 1
+# The longest one SCAN / HSCAN / SSCAN / ZSCAN call examines records: a huge COUNT is cut
+# there (COUNT is a hint; the cursor goes on from where it stopped).
+SCAN_SLICE_S = 0.01
 
 
 class CursorTable:

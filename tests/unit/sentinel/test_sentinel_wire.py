@@ -136,6 +136,26 @@ def test_hello_with_a_newer_config_switches_the_master(sentinel):
     assert master.addr.port == 6380
 
 
+def test_switch_connects_to_the_new_master_at_once_and_forgets_old_votes(sentinel):
+    """After +switch-master the link tries the new address at the next tick (not a ping
+    period after its last attempt at the dead master), and the other sentinels' 'down' votes
+    about the old master do not count for the new one: a healthy new master is not failed
+    over again (Redis 7.0 does both, and with down-after 1000 ms fails over twice now and
+    then)."""
+    runid = "b" * 40
+    other = add_sentinel(sentinel, runid, 26380)
+    other.flags |= Flag.MASTER_DOWN
+    other.leader = runid
+    add_replica(sentinel, 6380)
+    master = sentinel.masters["mymaster"]
+    master.link.last_reconn_time = 10**15  # it just tried the dead master
+    monitor.process_hello(sentinel, hello(26380, runid, 4, 6380, 4))
+    assert master.addr.port == 6380
+    assert master.link.last_reconn_time == 0
+    assert not other.flags & Flag.MASTER_DOWN and other.leader is None
+    assert master.sentinels == {runid: other}
+
+
 def test_hello_for_an_unknown_master_or_malformed_is_ignored(sentinel):
     monitor.process_hello(sentinel, hello(26380, "b" * 40, 9, 6379, 9).replace("mymaster", "x"))
     monitor.process_hello(sentinel, "1,2,3")
