@@ -209,3 +209,37 @@ def test_keys_and_a_huge_scan_count_over_a_big_keyspace_do_not_stall(pikad_facto
     turns = eventloop(s)
     print(f"\nKEYS/SCAN over {n} keys: SCAN took {calls} calls; PING {pings.summary()}; {turns}")
     assert max(pings.waits) < MAX_PING_MS, pings.summary()
+
+
+def test_a_full_sync_does_not_stall_the_master(pikad_factory):
+    """A replica whose records were purged gets a checkpoint: the master flushes its
+    memtables in a thread first (a checkpoint would flush them on the loop), then sends the
+    files a chunk per turn."""
+    n = 300_000
+    master = pikad_factory(binlog_segment_size="1mb", binlog_keep_segments=1)
+    pipe_sets(master, n)
+    wait_until(
+        lambda: int(master.client().info("persistence")["binlog_records"]) < n,
+        10,
+        what="the cron to purge old binlog segments",
+    )
+    replica = pikad_factory()
+    master.client().execute_command("CONFIG", "RESETSTAT")
+    with Pinger(master) as pings:
+        t = time.monotonic()
+        replica.client().execute_command("REPLICAOF", master.host, master.port)
+        wait_until(
+            lambda: (
+                replica.client().dbsize() == n
+                and replication_info(replica).get("master_link_status") == "up"
+            ),
+            120,
+            interval=0.05,
+            what="the full sync",
+        )
+        sync_s = time.monotonic() - t
+    turns = eventloop(master)
+    assert "full sync done" in replica.log_text()
+    print(f"\nfull sync of {n} keys in {sync_s:.1f} s; PING {pings.summary()}; master {turns}")
+    assert max(pings.waits) < MAX_PING_MS, pings.summary()
+    assert turns["eventloop_turns_over_100ms"] == 0, turns

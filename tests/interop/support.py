@@ -3,6 +3,8 @@ the conftest a second time)."""
 
 from __future__ import annotations
 
+import time
+
 import redis
 
 from helpers.servers import wait_until
@@ -52,8 +54,21 @@ def switch_master_counts(sentinels: list) -> list[int]:
     return [s.log_text().count("+switch-master") for s in sentinels]
 
 
+# How long a failover's outcome is watched for a second, unwanted one: a new master marked
+# down comes down-after (1-2 s) after the switch.
+SETTLE_S = 2.5
+
+
 def assert_failovers(sentinels: list, n: int) -> None:
     """Every sentinel saw exactly n failovers: one per kill or SENTINEL FAILOVER, never a
-    second one because the new master stalled (a failover is a write outage)."""
+    second one because the new master seemed down (a failover is a write outage). The
+    leader logs +switch-master when its failover ends, after the others may already report
+    the new master: wait for every sentinel's, then watch SETTLE_S longer."""
+    wait_until(
+        lambda: min(switch_master_counts(sentinels)) >= n,
+        20,
+        what=f"{n} +switch-master in every sentinel's log",
+    )
+    time.sleep(SETTLE_S)
     counts = switch_master_counts(sentinels)
     assert counts == [n] * len(sentinels), f"+switch-master per sentinel: {counts}, want {n}"

@@ -209,11 +209,7 @@ def pikasync(c, argv):
             return Status(f"CONTINUE {server.replid}")
         reason = link
     log.warning(f"Replica {peer} asks for synchronization: full sync needed: {reason}")
-    try:
-        master_term = start_full_sync(server, c, peer, list(positions))
-    except Exception as e:  # rocksdict raises plain Exception for checkpoint errors
-        log.warning(f"Full sync to replica {peer}: cannot take the checkpoints: {e}")
-        raise CommandError(f"FULLSYNC needed: {reason} (checkpoint failed: {e})") from None
+    master_term = start_full_sync(server, c, peer, list(positions))
     log.notice(f"Starting full sync (checkpoint transfer) to replica {peer}")
     return Status(f"FULLRESYNC {server.replid} {master_term}")
 

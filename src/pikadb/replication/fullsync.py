@@ -10,9 +10,9 @@ Protocol, after the replica's PIKASYNC (commands/replication.py):
     [b"fsend", id0, term0, offset0, id1, ...]         per shard: the checkpoint's last record
     [b"rec", shard, raw record] ...                   the normal stream after those ids
 
-The master flushes its group commit and takes one checkpoint per shard (hard links, cheap)
-into <dir>/fullsync-ckpt-<n>/ in the same event-loop turn, so every shard's checkpoint ends
-exactly at its binlog's durable record; it pins the binlogs there until the stream after the
+The master flushes the shards' memtables in a thread, then flushes its group commit and
+takes one checkpoint per shard (hard links, cheap) into <dir>/fullsync-ckpt-<n>/ in one
+event-loop turn, so every shard's checkpoint ends exactly at its binlog's durable record; it pins the binlogs there until the stream after the
 files took over, sends the files as fast as the transport drains and at most
 full-sync-max-bytes-per-sec, and deletes the checkpoint afterwards (also on failure).
 
@@ -67,7 +67,24 @@ class FullSyncSender:
         self.client = client
         self.peer = peer
         self.indexes = indexes  # the shards asked for (global indexes, all owned here)
-        engine = server.engine
+        self.dir = ""
+        self.positions: list[tuple[int, int, int]] = []
+
+    async def _prepare(self) -> None:
+        """Flush the memtables in a thread (RocksDB releases the GIL), then take the
+        checkpoints in one turn: a checkpoint flushes the memtable itself, ~0.1-1 s for a
+        full 64 MB one, which on the loop is a stall every client and sentinel sees; after
+        the flush it finds little left and takes milliseconds."""
+        engine = self.server.engine
+        rdbs = [engine.slot_shards[i].rdb for i in self.indexes]  # type: ignore[union-attr]
+        await asyncio.to_thread(_flush_memtables, rdbs)
+        if self.client.closed:
+            raise FullSyncError("the replica disconnected")
+        self.server.begin_turn()
+        self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        engine = self.server.engine
         engine.flush_groups()
         _remove_stale_checkpoints(engine.path)
         self.dir = os.path.join(engine.path, f"{CKPT_PREFIX}{os.getpid()}-{next(_counter)}")
@@ -75,9 +92,8 @@ class FullSyncSender:
         os.makedirs(self.dir)
         from rocksdict import Checkpoint
 
-        self.positions: list[tuple[int, int, int]] = []
         try:
-            for index in indexes:
+            for index in self.indexes:
                 shard = engine.slot_shards[index]
                 Checkpoint(shard.rdb).create_checkpoint(os.path.join(self.dir, str(index)))
                 b = shard.binlog
@@ -95,6 +111,12 @@ class FullSyncSender:
     async def _run(self) -> None:
         client = self.client
         try:
+            try:
+                await self._prepare()
+            except FullSyncError:
+                raise
+            except Exception as e:  # rocksdict raises plain Exception for checkpoint errors
+                raise FullSyncError(f"cannot take the checkpoints: {e}") from None
             files = []
             for shard in self.indexes:
                 sdir = os.path.join(self.dir, str(shard))
@@ -170,12 +192,18 @@ class FullSyncSender:
     def _cleanup(self) -> None:
         for index in self.indexes:
             self.server.engine.slot_shards[index].binlog.unpin(self)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _flush_memtables(rdbs: list) -> None:
+    for rdb in rdbs:
+        rdb.flush()
 
 
 def start_full_sync(server: Server, client: Client, peer: str, indexes: list[int]) -> int:
-    """Take the checkpoints of these shards and start sending them after this reply.
-    -> the term."""
+    """Take the checkpoints of these shards and send them, after this reply (in a task: a
+    failure closes the connection and the replica tries again). -> the term."""
     sender = FullSyncSender(server, client, peer, indexes)
     asyncio.get_running_loop().call_soon(sender.start)
     return max(s.binlog.term for s in server.engine.shards)
