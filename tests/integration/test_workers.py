@@ -454,3 +454,38 @@ def test_replication_between_different_worker_counts(
     wait_caught_up(master, replica)
     assert assert_same_data(master, replica) > 0
     assert "full sync done" not in replica.log_text()
+
+
+def test_a_transaction_of_server_wide_commands_runs_on_every_worker(pikad_factory):
+    """Sentinel promotes a replica with MULTI, SLAVEOF NO ONE, CONFIG REWRITE, CLIENT KILL
+    TYPE normal, EXEC: the transaction runs on the connection's worker, its server-wide
+    commands then on every other worker, and EXEC answers after all of them (they answered
+    -CROSSSLOT, and no pikad with workers could be failed over). FLUSHALL in a transaction
+    empties every worker."""
+    from helpers.raw import RawConnection
+
+    master = pikad_factory(workers=WORKERS, shards=4)
+    replica = pikad_factory(workers=WORKERS, shards=4, replicaof=f"{master.host} {master.port}")
+    wait_until(lambda: replica.client().info("replication")["master_link_status"] == "up", 20)
+    bystanders = [RawConnection(replica.port) for _ in range(6)]  # on both workers
+    conn = RawConnection(replica.port)
+    for cmd in (["MULTI"], ["SLAVEOF", "NO", "ONE"], ["CONFIG", "REWRITE"]):
+        conn.execute(*cmd)
+    assert conn.execute("CLIENT", "KILL", "TYPE", "normal") == b"+QUEUED\r\n"
+    reply = conn.execute("EXEC")
+    assert reply.startswith(b"*3\r\n+OK\r\n-ERR The server is running without a config file\r\n:")
+    # Every worker is a master at EXEC's reply, and the other clients were disconnected.
+    assert replica.client().execute_command("ROLE")[0] == b"master"
+    assert replica.client().info("replication")["role"] == "master"
+    for b in bystanders:
+        with pytest.raises(ConnectionError):  # helpers.raw.ConnectionClosed, or a reset
+            b.execute("PING")
+    r = replica.client()
+    r.mset({k: 1 for k in keys_on(0, 3, "fa") + keys_on(1, 3, "fa")})
+    assert r.dbsize() == 6
+    conn = RawConnection(replica.port)
+    mine = keys_on(int(conn.call("CLIENT", "ID")) % WORKERS, 1, "fb")[0]  # type: ignore[arg-type]
+    for cmd in (["MULTI"], ["SET", mine, "1"], ["FLUSHALL"]):
+        conn.execute(*cmd)
+    assert conn.execute("EXEC") == b"*2\r\n+OK\r\n+OK\r\n"
+    assert r.dbsize() == 0

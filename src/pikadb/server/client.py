@@ -115,6 +115,9 @@ class Client(asyncio.Protocol):
         self.proxied: set[int] | None = None
         self.tx_worker: int | None = None
         self.tx_pinned = False  # its transaction changes the connection: runs here
+        # Queued commands about the whole server (SLAVEOF, CLIENT KILL, FLUSHALL): the
+        # transaction runs here, then they run on every other worker (server/routing.py).
+        self.tx_broadcast: list[list[bytes]] | None = None
         # Pipelined forwarding: replies of commands still running on other workers (Slot)
         # and the output behind them, in order; how many are in flight; a command that
         # must wait until they all came back (held_argv, run again by resume()).

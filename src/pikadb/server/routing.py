@@ -70,6 +70,8 @@ _OVERTAKING_KEYLESS = frozenset({"ping", "echo", "select"})
 _NOT_PIPELINED = frozenset({"watch", "unwatch", "multi", "exec", "discard", "reset", "quit"})
 # Requests that leave this worker never carry these: they are answered where the client is.
 _TX_LOCAL = frozenset({"multi", "discard", "unwatch", "reset", "quit"})
+# Keyless routes of commands with effects on the whole server, which a transaction may hold.
+_BROADCAST_IN_TX = frozenset({"all", "client-kill"})
 WORKER_GONE = "ERR the worker owning this key restarted; the command's outcome is unknown, retry it"
 
 
@@ -542,6 +544,7 @@ class Router:
             if name != "multi":
                 self._drop_remote_watch(c)
             c.tx_pinned = False
+            c.tx_broadcast = None
             return None
         policy = cmd.route
         if policy == "here":  # the client's own state (SSUBSCRIBE): where the client is
@@ -905,8 +908,11 @@ class Router:
         name = cmd.name
         if name == "exec":
             w = c.tx_worker
+            broadcast, c.tx_broadcast = c.tx_broadcast, None
             if w is None or w == self.index or c.multi.doomed:  # type: ignore[union-attr]
                 self._drop_remote_watch(c)
+                if broadcast and not c.multi.doomed:  # type: ignore[union-attr]
+                    return self._exec_and_broadcast(c, cmd, argv, broadcast)
                 return None
             queued = [a for _, a in c.multi.commands]  # type: ignore[union-attr]
             c.multi = None
@@ -915,6 +921,7 @@ class Router:
             return self.forward(c, w, [[b"MULTI"], *queued, argv])
         if name == "discard" or name == "reset":
             self._drop_remote_watch(c)
+            c.tx_broadcast = None
             return None
         if name in ("multi", "watch", "quit"):
             return None
@@ -928,8 +935,19 @@ class Router:
         if cmd.route == "here":
             return None
         if cmd.keys is None or cmd.route == "publish":
+            if cmd.route in _BROADCAST_IN_TX:
+                # About the whole server (Sentinel promotes with MULTI, SLAVEOF NO ONE,
+                # CONFIG REWRITE, CLIENT KILL, EXEC): the transaction runs here, then these
+                # run on the other workers before EXEC answers.
+                if c.tx_worker is not None and c.tx_worker != self.index:
+                    raise CommandError(errors.CROSSSLOT)
+                c.tx_pinned = True
+                if c.tx_broadcast is None:
+                    c.tx_broadcast = []
+                c.tx_broadcast.append(argv)
+                return None
             if cmd.route:
-                raise CommandError(errors.CROSSSLOT)  # about every worker: not atomic
+                raise CommandError(errors.CROSSSLOT)  # a reply about every worker: not atomic
             return None
         owners = self.owners(cmd, argv)
         if not owners:
@@ -941,6 +959,39 @@ class Router:
             raise CommandError(errors.CROSSSLOT)
         c.tx_worker = owners.pop()
         return None
+
+    def _exec_and_broadcast(
+        self, c: Client, cmd: Command, argv: list[bytes], broadcast: list[list[bytes]]
+    ) -> bytes:
+        """EXEC here; if it ran, the server-wide commands it held run on every other worker
+        (as a transaction there too), and EXEC answers once they all did."""
+        reply = self.server.dispatcher.execute(c, cmd, argv)
+        if reply[:1] != b"*" or reply.startswith(b"*-1"):
+            return reply  # aborted (EXECABORT, a WATCHed key changed): nothing ran
+        others = [w for w in range(self.count) if w != self.index]
+        left = [len(others)]
+
+        def done(_data: bytes | None) -> None:
+            left[0] -= 1
+            if left[0] == 0:
+                self.answer_raw(c, reply)
+
+        c.awaiting = True
+        if c.proxied is None:
+            c.proxied = set()
+        for w in others:
+            c.proxied.add(w)
+            self.hub.request(
+                w,
+                c.id,
+                c.dbindex,
+                2,
+                [[b"MULTI"], *broadcast, [b"EXEC"]],
+                done,
+                _who(c),
+                quiet=True,
+            )
+        return b""
 
     def _drop_remote_watch(self, c: Client) -> None:
         w = c.tx_worker
