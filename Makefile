@@ -2,8 +2,9 @@
 #
 #   make test         everything the tests need (apt packages if missing, the package with its
 #                     compiled extensions and test tools), then lint and the whole test suite
-#   make test-workers the integration suite again with every pikad started with
-#                     --workers $(WORKERS) --shards $(SHARDS) (two shards per worker)
+#   make test-workers the integration suite and the pikad Sentinel failover tests again with
+#                     every pikad started with --workers $(WORKERS) --shards $(SHARDS)
+#                     (two shards per worker)
 #   make dev          build the Cython extensions in place (src/pikadb/*.so) for iterative work;
 #                     then run things with PYTHONPATH=src
 #   make bench        pikad vs redis-server in one run (python -m bench.compare): redis-benchmark
@@ -96,10 +97,13 @@ pytest:
 test-workers: install test-workers-run
 
 # Every integration and differential test again, each pikad a coordinator and $(WORKERS)
-# worker processes (keys of several workers: -CROSSSLOT cases re-run with hash tags).
+# worker processes (keys of several workers: -CROSSSLOT cases re-run with hash tags), then
+# the Sentinel failover tests of pikad groups (pika-sentinels and Debian's redis-sentinels).
 test-workers-run:
 	$(RUN) PIKADB_TEST_WORKERS=$(WORKERS) PIKADB_TEST_SHARDS=$(SHARDS) \
 	  $(PYTHON) -m pytest -q -m "not slow" tests/integration $(PYTEST_ARGS)
+	$(RUN) PIKADB_TEST_WORKERS=$(WORKERS) PIKADB_TEST_SHARDS=$(SHARDS) \
+	  $(PYTHON) -m pytest -q tests/interop -k pikad $(PYTEST_ARGS)
 
 # ---- development ----
 
