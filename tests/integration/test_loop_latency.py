@@ -138,6 +138,17 @@ def pipe_sets(server, n: int) -> None:
     assert b"errors: 0, replies: %d" % n in out, out
 
 
+def attach_while_pinging(master, replica, synced, what: str) -> tuple[Pinger, float]:
+    """REPLICAOF master on replica (the master's turn figures reset first), PINGing the
+    master until synced(). -> the pings, the seconds it took."""
+    master.client().execute_command("CONFIG", "RESETSTAT")
+    with Pinger(master) as pings:
+        t = time.monotonic()
+        replica.client().execute_command("REPLICAOF", master.host, master.port)
+        wait_until(synced, 300, interval=0.05, what=what)
+        return pings, time.monotonic() - t
+
+
 def test_a_replica_a_million_records_behind_does_not_stall_the_master(pikad_factory):
     master = pikad_factory()
     with Pinger(master) as during_load:
@@ -149,18 +160,13 @@ def test_a_replica_a_million_records_behind_does_not_stall_the_master(pikad_fact
     assert int(info["binlog_records"]) >= RECORDS
 
     replica = pikad_factory()
-    master.client().execute_command("CONFIG", "RESETSTAT")
     want = int(replication_info(master)["master_repl_offset"])
-    with Pinger(master) as during_sync:
-        t = time.monotonic()
-        replica.client().execute_command("REPLICAOF", master.host, master.port)
-        wait_until(
-            lambda: int(replication_info(replica).get("slave_repl_offset", -1)) == want,
-            300,
-            interval=0.05,
-            what="the replica to catch up",
-        )
-        sync_s = time.monotonic() - t
+    during_sync, sync_s = attach_while_pinging(
+        master,
+        replica,
+        lambda: int(replication_info(replica).get("slave_repl_offset", -1)) == want,
+        "the replica to catch up",
+    )
     sync_turns = eventloop(master)
     assert "incremental sync" in replica.log_text()
     print(
@@ -224,20 +230,15 @@ def test_a_full_sync_does_not_stall_the_master(pikad_factory):
         what="the cron to purge old binlog segments",
     )
     replica = pikad_factory()
-    master.client().execute_command("CONFIG", "RESETSTAT")
-    with Pinger(master) as pings:
-        t = time.monotonic()
-        replica.client().execute_command("REPLICAOF", master.host, master.port)
-        wait_until(
-            lambda: (
-                replica.client().dbsize() == n
-                and replication_info(replica).get("master_link_status") == "up"
-            ),
-            120,
-            interval=0.05,
-            what="the full sync",
-        )
-        sync_s = time.monotonic() - t
+    pings, sync_s = attach_while_pinging(
+        master,
+        replica,
+        lambda: (
+            replica.client().dbsize() == n
+            and replication_info(replica).get("master_link_status") == "up"
+        ),
+        "the full sync",
+    )
     turns = eventloop(master)
     assert "full sync done" in replica.log_text()
     print(f"\nfull sync of {n} keys in {sync_s:.1f} s; PING {pings.summary()}; master {turns}")
