@@ -53,7 +53,10 @@ def _encoded(work: Generator[None, None, Any], proto: int) -> Generator[None, No
 def in_slices(c: Any, work: Generator[None, None, Any]) -> Any:
     """The reply of work, or SUSPENDED when it goes on in later turns."""
     steps = _encoded(work, c.proto)
-    deadline = float("inf") if c.in_exec else _perf() + SLICE_S
+    # Inside EXEC, and a local piece of a command split over workers without a way to
+    # answer later (Router._ask sets sliced_reply when it has one), it runs to the end.
+    whole = c.in_exec or (c.quiet and not c.is_proxy and c.sliced_reply is None)
+    deadline = float("inf") if whole else _perf() + SLICE_S
     finished, reply = _run(steps, deadline)
     if finished:
         return RawReply(reply)
@@ -80,5 +83,10 @@ def _next_slice(c: Any, steps: Generator[None, None, bytes]) -> None:
         asyncio.get_running_loop().call_soon(_next_slice, c, steps)
         return
     c.sliced = None
+    deliver = c.sliced_reply
+    if deliver is not None:  # a piece of a command split over workers (Router._ask)
+        c.sliced_reply = None
+        deliver(reply)
+        return
     c.write(reply)
     c.resume()  # the pipeline behind it

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 from pikadb.log import log
@@ -70,6 +70,7 @@ class Client(asyncio.Protocol):
         # A command working over several loop turns (KEYS: commands/sliced.py); its reply
         # and the pipeline behind it wait.
         self.sliced: Generator | None = None
+        self.sliced_reply: Callable[[bytes], None] | None = None  # where its reply goes
         # MULTI/EXEC (commands/transactions.py): the open transaction, Redis's DIRTY_CAS flag,
         # WATCHed keys ((db, key) -> server.multi.WatchedKey) and, while EXEC runs its queue,
         # in_exec, which tells blocking commands to answer at once instead of blocking.

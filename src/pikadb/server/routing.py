@@ -731,10 +731,14 @@ class Router:
             # In the client's own protocol: what the command pushes to the client itself
             # (a PUBLISH to its own channel) must be in it; the reply parser reads both.
             c.quiet = True  # a piece: the whole is accounted for by finish()
+            c.sliced_reply = done  # a piece working over several turns answers there
             try:
                 reply = self.server.dispatcher.execute(c, c.cmd, argv)  # type: ignore[arg-type]
             finally:
                 del c.quiet
+            if c.sliced is not None:
+                return  # done() comes with its last slice (commands/sliced.py)
+            c.sliced_reply = None
             # Answered on the next turn, never from inside the dispatcher: the replies of
             # the commands before this one in the client's read are not written yet.
             asyncio.get_running_loop().call_soon(done, reply)
