@@ -231,7 +231,15 @@ def test_client_list_and_kill_types(pikad_factory):
     # One connection to the master per worker of the replica (pikad --workers N).
     links = r.execute_command("CLIENT", "LIST", "TYPE", "master").decode().count("flags=M")
     assert r.execute_command("CLIENT", "KILL", "TYPE", "master") == links
-    wait_until(lambda: incremental_syncs(replica) > syncs, 10, what="the replica to reconnect")
+    # Every link back (with workers, the link is up once all of them are).
+    wait_until(
+        lambda: (
+            incremental_syncs(replica) >= syncs + links
+            and replication_info(replica)["master_link_status"] == "up"
+        ),
+        10,
+        what="the replica to reconnect",
+    )
     syncs = incremental_syncs(replica)
     links = m.execute_command("CLIENT", "LIST", "TYPE", "replica").decode().count("flags=S")
     assert m.execute_command("CLIENT", "KILL", "TYPE", "slave") == links

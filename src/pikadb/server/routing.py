@@ -34,7 +34,7 @@ from pikadb import errors
 from pikadb.commands.keys import parse_cursor
 from pikadb.errors import CommandError
 from pikadb.keycodec import key_slot
-from pikadb.protocol import ErrorReply, Status, Verbatim, encode
+from pikadb.protocol import ErrorReply, RawReply, Status, Verbatim, encode
 from pikadb.replies import ReplyError, ReplyReader
 from pikadb.server.client import Slot
 from pikadb.storage.digest import combine_digest_parts, hex_digest
@@ -100,7 +100,18 @@ def _to_reply(value: Any) -> Any:
 class Gather:
     """Replies of the pieces of one command, combined when the last arrives."""
 
-    __slots__ = ("argv", "c", "cmd", "combine", "errors_too", "missing", "parts", "router", "start")
+    __slots__ = (
+        "argv",
+        "c",
+        "cmd",
+        "combine",
+        "errors_too",
+        "missing",
+        "parts",
+        "raw",
+        "router",
+        "start",
+    )
 
     def __init__(
         self,
@@ -110,7 +121,9 @@ class Gather:
         n: int,
         combine: Callable[[list[Any]], Any],
         errors_too: bool = False,
+        raw: bool = False,
     ) -> None:
+        self.raw = raw  # combine() takes the replies as they came (bytes, None: worker gone)
         self.router = router
         self.c = c
         self.cmd = c.cmd
@@ -122,7 +135,10 @@ class Gather:
         self.errors_too = errors_too  # combine() judges error replies itself
 
     def put(self, i: int, data: bytes | None) -> None:
-        self.parts[i] = ReplyError(WORKER_GONE) if data is None else parse_reply(data)
+        if self.raw:
+            self.parts[i] = data
+        else:
+            self.parts[i] = ReplyError(WORKER_GONE) if data is None else parse_reply(data)
         self.missing -= 1
         if self.missing == 0:
             value = None
@@ -147,6 +163,22 @@ def _sum(parts: list[Any]) -> Any:
 
 def _concat(parts: list[Any]) -> Any:
     return [x for p in parts for x in p]
+
+
+def _concat_raw(parts: list[bytes | None]) -> Any:
+    """Arrays as they came (KEYS: hundreds of thousands of keys), joined without parsing and
+    encoding every element again: one header with the sum of the counts."""
+    total = 0
+    bodies = []
+    for p in parts:
+        if p is None:
+            return ErrorReply(WORKER_GONE)
+        if p[:1] != b"*":
+            return _to_reply(parse_reply(p))  # an error reply
+        head = p.index(b"\r\n")
+        total += int(p[1:head])
+        bodies.append(p[head + 2 :])
+    return RawReply(b"*%d\r\n" % total + b"".join(bodies))
 
 
 def _max(parts: list[Any]) -> Any:
@@ -755,9 +787,10 @@ class Router:
         pieces: list[tuple[int, list[bytes]]],
         combine: Callable,
         errors_too: bool = False,
+        raw: bool = False,
     ) -> bytes:
         c.awaiting = True
-        g = Gather(self, c, argv, len(pieces), combine, errors_too)
+        g = Gather(self, c, argv, len(pieces), combine, errors_too, raw)
         for i, (worker, argv) in enumerate(pieces):
             self._ask(c, worker, argv, lambda data, i=i: g.put(i, data))
         return b""
@@ -835,6 +868,9 @@ class Router:
             def combine(parts: list[Any]) -> Any:
                 return _to_reply(parts[mine])
 
+        elif policy == "concat":
+            pieces = [(w, argv) for w in range(self.count)]
+            return self._gather(c, argv, pieces, _concat_raw, raw=True)
         else:
             combine = COMBINE[policy]
         pieces = [(w, argv) for w in range(self.count)]
