@@ -520,8 +520,17 @@ def _merge_replication(sections: list[list[str]]) -> list[str]:
             if since and not any(ln.startswith("master_link_down_since") for ln in out):
                 value_since = _repl_value("master_link_down_since_seconds", since)
                 out.append(f"master_link_down_since_seconds:{value_since}")
+        elif name == "master_sync_perc":
+            # Of the transfers together (a worker may not have started its own yet).
+            total, read = (
+                sum(int(f.get(k, "0")) for f in fields)
+                for k in ("master_sync_total_bytes", "master_sync_read_bytes")
+            )
+            value = f"{100.0 * read / total:.2f}" if total else "0.00"
         else:
-            value = _repl_value(name, [f.get(name, value) for f in fields])
+            # A worker without the line (no transfer of its own) adds nothing to a sum.
+            default = "0" if name in _REPL_SUMS and name.startswith("master_sync") else value
+            value = _repl_value(name, [f.get(name, default) for f in fields])
         out.append(f"{name}:{value}")
     return out
 
