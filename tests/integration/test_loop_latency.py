@@ -55,8 +55,9 @@ def test_info_and_latency_show_a_long_turn(pikad_factory):
     assert set(latest) == {b"command", b"eventloop"}
     for _t, ms, top in latest.values():
         assert 200 <= ms == top < 2000
-    (sample,) = c.execute_command("LATENCY", "HISTORY", "eventloop")
-    assert sample[1] >= 200
+    # One sample per second; with workers, their sleeps may end in two seconds.
+    samples = c.execute_command("LATENCY", "HISTORY", "eventloop")
+    assert 1 <= len(samples) <= 2 and max(ms for _t, ms in samples) >= 200
     assert c.execute_command("LATENCY", "HISTORY", "nope") == []
     assert c.execute_command("LATENCY", "RESET", "command", "nope") == 1
     assert [e[0] for e in c.execute_command("LATENCY", "LATEST")] == [b"eventloop"]
