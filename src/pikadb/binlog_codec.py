@@ -3,7 +3,7 @@
 Nothing else imports pikadb._binlog. The compiled module is the product: when it is missing,
 importing this module fails with a clear message instead of running a slow path. The record
 layout is documented in cext/binlog.pyx; the files holding records in
-pikadb.replication.binlog.
+pikadb.storage.binlog.
 """
 
 try:

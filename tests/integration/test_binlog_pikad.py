@@ -11,7 +11,7 @@ import time
 import pytest
 
 from helpers.raw import ConnectionClosed, RawConnection, ReplyTimeout
-from pikadb.replication.binlog import ShardBinlog
+from pikadb.storage.binlog import ShardBinlog
 
 pytestmark = pytest.mark.pikad_only
 

@@ -205,7 +205,7 @@ def pikasync(c, argv):
                 f"sending the records after ids {ids}"
             )
             # After this reply (a reply held for this turn's group commit goes out first).
-            asyncio.get_running_loop().call_soon(link.push)
+            asyncio.get_running_loop().call_soon(link.catch_up)
             return Status(f"CONTINUE {server.replid}")
         reason = link
     log.warning(f"Replica {peer} asks for synchronization: full sync needed: {reason}")

@@ -165,7 +165,7 @@ class FullSyncSender:
             link = self.server.repl_master.attach(client, after)
             if isinstance(link, str):
                 raise FullSyncError(link)
-            link.push()
+            link.catch_up()
         except (FullSyncError, OSError) as e:
             log.warning(f"Full sync to replica {self.peer} failed: {e}")
             client.close()

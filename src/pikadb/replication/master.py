@@ -7,13 +7,12 @@ as RESP arrays [b"rec", shard, raw record] in id order, pins each shard's binlog
 the replica acknowledged (REPLCONF ACK) so retention keeps what it still needs, and PINGs it
 every repl-ping-replica-period so the replica can tell a quiet master from a dead one.
 
-Pushing is driven by events, never by polling: the engine reports every binlog write that
-became durable (Shard._write -> Engine.on_durable), which schedules one push per event-loop
-turn. One push sends at most PUSH_SLICE bytes of records per shard and goes on in the next
-turn while there is more (a replica far behind is served in slices, so the other clients
-wait for a slice at most, not for the whole catch-up); a link whose transport buffer is
-above PUSH_HIGH_WATER stops reading the binlog and continues when the transport drains
-(Client.resume_writing).
+Pushing happens at the end of every event-loop turn (Server.end_turn, after the turn's
+writes and before its replies): the records that became durable in the turn go to every
+link that is caught up, from memory (push_turn; the same frame bytes for every link). A link
+behind (just attached, or its transport above PUSH_HIGH_WATER) catches up from the binlog
+file instead, PUSH_SLICE bytes per shard per turn (catch_up; the rest in the next turn,
+after the other clients), and goes back to the in-memory records once it reached them.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pikadb.log import log
-from pikadb.replication.binlog import BinlogReader
+from pikadb.storage.binlog import BinlogReader, Fresh
 
 if TYPE_CHECKING:
     from pikadb.server.client import Client
@@ -61,7 +60,10 @@ class ReplicaLink:
             self.ip = client.repl_announce_ip
         self.last_ack = time.monotonic()
         self.closed = False
-        self._again = False  # a push of the next slice is scheduled
+        # Behind the turn's records (just attached, or paused by PUSH_HIGH_WATER): catch_up
+        # reads the file until it reached them; _again: a catch_up is scheduled.
+        self._behind = True
+        self._again = False
         self.replica = f"{self.ip}:{self.port}"  # one replica may hold several links
         shards = master.server.engine.slot_shards
         for i, r in readers.items():
@@ -79,35 +81,69 @@ class ReplicaLink:
         if offset is not None:
             self.acked_offsets[shard] = offset
         self.master.server.engine.slot_shards[shard].binlog.pin(self, id_)
-        self.master.server.syncmode.on_ack()  # WAIT and sync-mode replies waiting on acks
+        # WAIT and sync-mode replies waiting on acks: at the end of this turn (Server.end_turn).
+        self.master.server.syncmode.acks_arrived = True
 
-    def push(self) -> None:
-        """Send a slice of the durable records; the next slice in the next turn."""
+    def push_fresh(self, fresh: dict[int, Fresh], frames: dict[int, bytes]) -> None:
+        """The end of a turn: send the turn's new records (frames: by shard, shared by every
+        link) to a link that is caught up; a link behind catches up from the file."""
+        if self.closed or self._behind:
+            return
+        client = self.client
+        transport = client.transport
+        if transport is None or client.closed:
+            return
+        if transport.get_write_buffer_size() >= PUSH_HIGH_WATER:
+            self._behind = True  # resume_writing -> catch_up
+            return
+        out: list[bytes] = []
+        readers = self.readers
+        for index, f in fresh.items():
+            reader = readers.get(index)
+            if reader is None:
+                continue
+            if not reader.take(f):
+                self._behind = True
+                self._schedule_catch_up()
+                continue
+            data = frames.get(index)
+            if data is None:
+                data = frames[index] = b"".join([frame(index, raw) for raw in f.records])
+            out.append(data)
+        if out:
+            client.send(b"".join(out) if len(out) > 1 else out[0])
+
+    def catch_up(self) -> None:
+        """Send a slice of the durable records this link has not had yet; the next slice
+        in the next turn. Caught up, the link gets each turn's records from memory."""
+        self._again = False
         client = self.client
         transport = client.transport
         if self.closed or transport is None or client.closed:
             return
         self.master.server.begin_turn()
         if transport.get_write_buffer_size() >= PUSH_HIGH_WATER:
-            return  # resume_writing pushes again once the replica has read
+            self._behind = True
+            return  # resume_writing catches up again once the replica has read
         frames: list[bytes] = []
         more = False
         for index, reader in self.readers.items():
             recs = reader.read(PUSH_SLICE)
             for _rec, raw in recs:
                 frames.append(frame(index, raw))
-            if recs and reader.last_id < reader.binlog.durable_id:
+            if reader.last_id < reader.binlog.durable_id:
                 more = True
         if frames:
-            # send, not write: records are durable, nothing of this turn must hold them.
+            # send, not write: the records are durable, nothing of this turn must hold them.
             client.send(b"".join(frames))
-        if more and not self._again:
-            self._again = True
-            asyncio.get_running_loop().call_soon(self._push_again)
+        self._behind = more
+        if more:
+            self._schedule_catch_up()
 
-    def _push_again(self) -> None:
-        self._again = False
-        self.push()
+    def _schedule_catch_up(self) -> None:
+        if not self._again:
+            self._again = True
+            asyncio.get_running_loop().call_soon(self.catch_up)
 
     def ping(self) -> None:
         if not self.closed:
@@ -142,7 +178,6 @@ class MasterSide:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.links: list[ReplicaLink] = []
-        self._scheduled = False
         self._last_ping = time.monotonic()
 
     def attach(self, client: Client, after_ids: dict[int, int]) -> ReplicaLink | str:
@@ -185,21 +220,11 @@ class MasterSide:
                 v.acked_ids.update(link.acked_ids)
         return list(by.values())
 
-    def notify(self) -> None:
-        """A binlog write became durable: push once this event-loop turn ends."""
-        if self.links and not self._scheduled:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # a write while the server closes, after its loop
-                return
-            self._scheduled = True
-            loop.call_soon(self._push_all)
-
-    def _push_all(self) -> None:
-        self._scheduled = False
-        self.server.begin_turn()
-        for link in list(self.links):
-            link.push()
+    def push_turn(self, fresh: dict[int, Fresh]) -> None:
+        """The end of a turn: the records that became durable in it, to every link."""
+        frames: dict[int, bytes] = {}
+        for link in self.links:
+            link.push_fresh(fresh, frames)
 
     def cron(self) -> None:
         """Once a second: PING the replicas every repl-ping-replica-period seconds."""

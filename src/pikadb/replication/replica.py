@@ -2,7 +2,7 @@
 
 ReplicaSide keeps one link to the master alive: connect, handshake (AUTH, REPLCONF
 listening-port / ip-address / capa, then PIKASYNC with the last applied id of every
-shard), apply the streamed records (Shard.apply_record: the record's ops and the applied
+shard), apply the streamed records (Shard.apply_records: the records' ops and the applied
 position in one RocksDB batch, the same bytes into the local binlog), acknowledge them
 (REPLCONF ACK <shard> <id> <offset> after each read and every second), and reconnect with
 backoff (0.1 s doubling to 2 s) after any drop. The applied ids live in RocksDB with the
@@ -26,7 +26,7 @@ import time
 from typing import TYPE_CHECKING
 
 from pikadb import errors
-from pikadb.binlog_codec import BinlogError, decode_record
+from pikadb.binlog_codec import BinlogError, Record, decode_record
 from pikadb.errors import CommandError, StorageFullError
 from pikadb.log import log
 from pikadb.protocol import encode_command
@@ -46,6 +46,8 @@ _MAX_LINE = 64 << 10
 # Seconds of record applying per loop turn: past it the rest waits in the parser (reading
 # paused) so the replica keeps serving its clients under a heavy stream.
 APPLY_BUDGET = 0.01
+# Records applied in one write at most (per shard; a turn's run is usually smaller).
+APPLY_RUN = 4096
 
 
 class ReplicaSide:
@@ -423,16 +425,20 @@ class MasterLink(Client):
     # ---- the stream ----
 
     def _apply_frames(self, deadline: float) -> bool:
-        """-> whether frames are left (the deadline passed)."""
-        shards = self.server.engine.slot_shards
+        """Apply the parsed frames, each shard's run of records in one write (one binlog
+        append, one RocksDB batch). -> whether frames are left (the deadline passed)."""
         mine = self._mine
         parser = self.parser
+        runs: dict[int, list[tuple[Record, bytes]]] = {}
+        queued = 0
+        more = False
         while not self.closed:
             if time.monotonic() > deadline:
-                return True
+                more = True
+                break
             argv = parser.gets()
             if argv is None:
-                return False
+                break
             if self.side.fullsync is not None:
                 self._full_sync_frame(argv)
                 continue
@@ -445,7 +451,28 @@ class MasterLink(Client):
                 return False
             try:
                 rec, _end = decode_record(raw, 0)
-                shards[index].apply_record(rec, raw)  # type: ignore[union-attr]
+            except BinlogError as e:
+                self.side.full_sync_reason = f"history diverged: {e}"
+                self._fail(f"cannot apply a record of shard {index}: {e} (full sync needed)")
+                return False
+            run = runs.get(index)
+            if run is None:
+                run = runs[index] = []
+            run.append((rec, raw))
+            queued += 1
+            if queued >= APPLY_RUN:
+                if not self._apply_runs(runs):
+                    return False
+                queued = 0
+        if not self._apply_runs(runs):
+            return False
+        return more
+
+    def _apply_runs(self, runs: dict[int, list[tuple[Record, bytes]]]) -> bool:
+        shards = self.server.engine.slot_shards
+        for index, run in runs.items():
+            try:
+                shards[index].apply_records(run)  # type: ignore[union-attr]
             except BinlogError as e:
                 # A gap or an offset mismatch: this replica's history is not the master's.
                 self.side.full_sync_reason = f"history diverged: {e}"
@@ -455,7 +482,8 @@ class MasterLink(Client):
                 self._fail(f"cannot apply a record of shard {index}: {e}")
                 return False
             self._dirty.add(index)
-        return False
+        runs.clear()
+        return True
 
     def _full_sync_frame(self, argv: list[bytes]) -> None:
         side = self.side

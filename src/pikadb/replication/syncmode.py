@@ -115,6 +115,7 @@ class SyncMode:
         self.degraded = False
         self.sync_timeouts = 0
         self.callbacks: list[tuple[tuple[int, ...] | None, int, Callable[[int], None]]] = []
+        self.acks_arrived = False  # REPLCONF ACKs came in this turn: its end calls on_ack
         cfg = server.config
         for name in (
             "min-replicas-to-write",
@@ -302,7 +303,9 @@ class SyncMode:
         return self.sync and not self.degraded and c.woff != before and c.woff is not None
 
     def on_ack(self) -> None:
-        """A replica acknowledged new positions: answer the waiters that have enough."""
+        """Replicas acknowledged new positions (in this turn: Server.end_turn calls this
+        once): answer the waiters that have enough."""
+        self.acks_arrived = False
         if self.degraded:
             self._maybe_restore()
         for entry in list(self.callbacks):

@@ -22,7 +22,7 @@ Flow, as in Redis 7.0:
   (BLMOVE pushes): those are handled in the next pass of the same call. So the pushing
   command's effects are served before that connection's next pipelined command runs, and
   a MULTI/EXEC is served only once it completed. Writes not made by a client command (expiry,
-  replication) are picked up by a call_soon fallback.
+  replication) are served at the end of the turn (Server.end_turn, step 3).
 * The timeout (0 = forever) replies the command's timeout reply (a null array for the list
   family: RESP2 *-1, RESP3 _). Disconnecting or CLIENT KILL removes the client cleanly;
   CLIENT UNBLOCK answers it with the timeout reply or an -UNBLOCKED error.
@@ -97,7 +97,6 @@ class Blocking:
         self.ready: list[bytes] = []  # meta keys signaled since the last serve, in order
         self._ready_set: set[bytes] = set()
         self._listening = False
-        self._soon = False
         self.timeouts = 0  # blocked clients with a deadline (INFO clients_in_timeout_table)
 
     # ---- what handlers use ----
@@ -235,19 +234,9 @@ class Blocking:
         if mk in self.waiters and mk not in self._ready_set:
             self._ready_set.add(mk)
             self.ready.append(mk)
-            if not self._soon:
-                # Served right after the command by the connection's loop; this catches
-                # writes that no client command made.
-                try:
-                    loop = asyncio.get_running_loop()
-                except RuntimeError:
-                    return  # not on the event loop: the next command serves it
-                self._soon = True
-                loop.call_soon(self._serve_soon)
-
-    def _serve_soon(self) -> None:
-        self._soon = False
-        self.serve_ready()
+            # Served right after the command by the connection's loop; the end of the
+            # turn (Server.end_turn) serves the keys that no client command readied.
+            self.server.begin_turn()
 
     def serve_ready(self) -> None:
         """Offer every ready key to its blocked clients, in signal order, FIFO per key."""

@@ -186,7 +186,7 @@ class Client(asyncio.Protocol):
                     self.transport.resume_reading()
                 self.resume()  # the pipelined input left unprocessed (see data_received)
         if self.repl_link is not None:
-            self.repl_link.push()  # flow control: the binlog is read again once drained
+            self.repl_link.catch_up()  # flow control: the binlog is read again once drained
 
     def data_received(self, data: bytes) -> None:
         if self.closed or self.close_after_reply:
@@ -362,8 +362,9 @@ class Client(asyncio.Protocol):
 
     def _write_now(self, data: bytes) -> None:
         if data and self.transport is not None and not self.closed:
-            if self.server.engine.pending:
-                # Writes of this turn are not in RocksDB yet: no reply leaves before they are.
+            if self.server.engine.holding_replies:
+                # Writes of this turn are not in RocksDB, or not on their way to the
+                # replicas yet: the end of the turn (Server.end_turn) sends this.
                 self.server.defer_output(self, data)
                 return
             self.send(data)

@@ -69,7 +69,7 @@ class ProxyClient(Client):
         if req is None:
             return  # nobody waits (the origin's client went away meanwhile)
         self.req_id = None
-        if self.server.engine.pending:
+        if self.server.engine.holding_replies:
             # After this turn's group commit, as any reply; bound to its request, since the
             # next request of the pipeline may run before then.
             self.server.defer_output(_DeferredReply(self.link, req), data)  # type: ignore[arg-type]

@@ -163,11 +163,37 @@ class Server:
         the loop has run every callback already due (call_soon), then the loop waits."""
         if not self._turn_start:
             self._turn_start = time.perf_counter()
-            self._loop.call_soon(self._end_turn)
+            self._loop.call_soon(self.end_turn)
 
-    def _end_turn(self) -> None:
-        if self.engine is not None and (self.engine.pending or self._deferred):
-            self._flush_turn()
+    def end_turn(self) -> None:
+        """The one end of every turn, as Redis's beforeSleep. In this order:
+        1. write each shard's batch of the turn (binlog records + one RocksDB write);
+        2. push the records that became durable to every replica link, from memory;
+        3. serve the keys that became ready for blocked clients (their writes: 1 and 2
+           again, so their records too leave before their replies);
+        4. release the replies that waited: those held for this turn's writes, and in
+           sync mode those whose acks arrived in the turn;
+        5. flush them to the clients' sockets (and close what asked to close after).
+        So an async replica has a write's record on its socket before the client has the
+        reply, and a reply never acknowledges a write that is not in RocksDB."""
+        engine = self.engine
+        if engine is not None:
+            ok = True
+            blocking = self.blocking
+            while True:
+                if engine.pending:
+                    ok = engine.flush_groups() and ok  # 1
+                if engine.fresh:
+                    fresh = engine.take_fresh()
+                    if self.repl_master.links:
+                        self.repl_master.push_turn(fresh)  # 2
+                if not blocking.ready:
+                    break
+                blocking.serve_ready()  # 3
+            if self.syncmode.acks_arrived:
+                self.syncmode.on_ack()  # 4 (sync mode, WAIT)
+            if self._deferred:
+                self._release_deferred(ok)  # 4, 5
         start, self._turn_start = self._turn_start, 0.0
         self.loopstats.record(time.perf_counter() - start)
 
@@ -175,18 +201,17 @@ class Server:
         if self.latency.threshold_ms:
             self.latency.add_if_needed("eventloop", ms)
 
-    # ---- group commit: replies wait for the turn's RocksDB writes (storage/shard.py) ----
+    # ---- replies held until the end of the turn (Client._write_now) ----
 
     def defer_output(self, c: Client, data: bytes) -> None:
         c.deferred = True
         self._deferred.append((c, data))
 
     def _schedule_flush(self) -> None:
-        # The first write of this turn: the end of the turn writes the batches.
+        # The first write of this turn: its end writes the batches.
         self.begin_turn()
 
-    def _flush_turn(self) -> None:
-        ok = self.engine.flush_groups()
+    def _release_deferred(self, ok: bool) -> None:
         outputs, self._deferred = self._deferred, []
         for c, _ in outputs:
             c.deferred = False
@@ -326,9 +351,7 @@ class Server:
         )
         c.on_change("binlog-segment-size", lambda v: self.engine.set_binlog_segment_size(int(v)))
         self._dbs = [self.engine.db(i) for i in range(c.get_int("databases"))]
-        self.engine.schedule_flush = self._schedule_flush
-        for shard in self.engine.shards:
-            shard.on_durable = self.repl_master.notify
+        self.engine.schedule_flush = self.engine.schedule_push = self._schedule_flush
         self.engine.set_group_commit(c.get_bool("group-commit"))
         self._apply_access_tracking()
         for name in ("maxmemory-policy", "lfu-log-factor", "lfu-decay-time"):
@@ -341,8 +364,13 @@ class Server:
             f"{len(self._dbs)} databases"
         )
 
+    def attach_loop(self) -> asyncio.AbstractEventLoop:
+        """The running event loop becomes the one whose turns this server ends."""
+        self._loop = asyncio.get_running_loop()
+        return self._loop
+
     async def serve(self) -> int:
-        loop = self._loop = asyncio.get_running_loop()
+        loop = self.attach_loop()
         port = self.config.get_int("port")
         w = self.worker
         if w is not None:

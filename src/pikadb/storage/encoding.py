@@ -7,7 +7,7 @@ Directory
                               "slot_map": "crc16-mod", "created_at": <unix s>}
     <dir>/LOCK                flock()ed by the process that has the dir open
     <dir>/shards/<n>/         one RocksDB instance per shard, n = 0 .. N-1
-    <dir>/binlog/<n>/         the shard's binlog (pikadb.replication.binlog): manifest and
+    <dir>/binlog/<n>/         the shard's binlog (pikadb.storage.binlog): manifest and
                               write2file<N> segments
 
 The shard count is fixed when the directory is created. A key's shard:

@@ -29,6 +29,7 @@ from pikadb.errors import StorageFullError
 from pikadb.log import log
 from pikadb.storage import expire as _expire
 from pikadb.storage.access import AccessTable
+from pikadb.storage.binlog import Fresh
 from pikadb.storage.database import Database
 from pikadb.storage.encoding import (
     BINLOG_DIR,
@@ -71,6 +72,10 @@ class DataDirLocked(StorageError):
 
 
 def _ignore_modified(mk: bytes) -> None:
+    pass
+
+
+def _no_push() -> None:
     pass
 
 
@@ -138,7 +143,13 @@ class Engine:
         # Group commit (shard.py): shards with a pending group this turn, and the server's
         # callback that arranges flush_groups() at the end of the event-loop turn.
         self.pending: list[Shard] = []
+        # Shards whose binlog has records durable since the end of the last turn took them
+        # (take_fresh: the server pushes them to its replicas from memory).
+        self.fresh: list[Shard] = []
         self.schedule_flush: Callable[[], None] = _no_scheduler
+        # The server's callback that arranges take_fresh() at the end of the turn (without
+        # one, a binlog keeps a bounded amount of fresh records: FRESH_MAX_BYTES).
+        self.schedule_push: Callable[[], None] = _no_push
         self.closed = True
 
     # ---- opening ----
@@ -190,6 +201,7 @@ class Engine:
                 except (OSError, ValueError) as e:  # ValueError: BinlogError
                     raise StorageError(f"cannot open the binlog of shard {i}: {e}") from None
                 shard.engine = self
+                shard.on_fresh = self._fresh_started
                 self.shards.append(shard)
                 self.slot_shards.append(shard)
             self.nshards = nshards
@@ -392,6 +404,27 @@ class Engine:
             self.schedule_flush()
         self.pending.append(shard)
 
+    def _fresh_started(self, shard: Shard) -> None:
+        if not self.fresh:
+            self.schedule_push()
+        self.fresh.append(shard)
+
+    @property
+    def holding_replies(self) -> bool:
+        """Writes of this turn are not written yet, or not pushed to the replicas yet: no
+        reply leaves before the end of the turn."""
+        return bool(self.pending or self.fresh)
+
+    def take_fresh(self) -> dict[int, Fresh]:
+        """The records that became durable since the last call, by shard index."""
+        out: dict[int, Fresh] = {}
+        shards, self.fresh = self.fresh, []
+        for shard in shards:
+            f = shard.binlog.take_fresh()
+            if f is not None:
+                out[shard.index] = f
+        return out
+
     def flush_groups(self) -> bool:
         """Write every pending group. -> False if any group of this turn failed (also one a
         shard flushed early, for an iterator): its writes are not applied."""
@@ -541,7 +574,7 @@ class Engine:
             # The binlog started empty: _redo continued it after the checkpoint's id.
             new.binlog.set_term(term)
             new.engine = self
-            new.on_durable = shard.on_durable
+            new.on_fresh = shard.on_fresh
             new.on_group_start = shard.on_group_start
             new.group_commit = shard.group_commit
             self.shards[positions[new.index]] = new  # in place: every Database holds this list

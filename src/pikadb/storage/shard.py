@@ -5,12 +5,12 @@ command per shard, WAL on, fsync'ed when sync_writes is set; no other code may c
 Rdict.put/delete/write. A RocksDB write error becomes errors.StorageFullError and nothing of
 the batch is applied (RocksDB batches are atomic).
 
-Binlog (pikadb.replication.binlog): each committed Ops list becomes one binlog record (its
+Binlog (pikadb.storage.binlog): each committed Ops list becomes one binlog record (its
 ops plus engine.current_command for people and tools). _write appends the records to the
 binlog file BEFORE the RocksDB write, which also stores the binlog position (system record
 SYS_BINLOG), so the binlog is a redo log: on open, records after the stored position are
 re-applied before anything reads the shard; a refused RocksDB write cuts its records off the
-binlog again. Replicas write received records with apply_record().
+binlog again. Replicas write received records with apply_records().
 
 Group commit (engine option, on in the server): a command's batch is an Ops list; in group
 mode commit() appends it to the shard's group batch and to an overlay that get() reads
@@ -39,7 +39,7 @@ from rocksdict import (
 from pikadb.binlog_codec import Record, encode_record
 from pikadb.errors import CROSSSLOT, CommandError, StorageFullError
 from pikadb.log import log
-from pikadb.replication.binlog import ShardBinlog, decode_state, encode_state
+from pikadb.storage.binlog import ShardBinlog, decode_state, encode_state
 from pikadb.storage.encoding import (
     P_COUNTERS,
     SYS_BINLOG,
@@ -48,6 +48,7 @@ from pikadb.storage.encoding import (
     prefix_successor,
 )
 from pikadb.storage.reclaim import ShardReclaim
+from pikadb.storage.replicated import refresh_after_apply
 
 # How far ahead of the versions handed out the persisted floor is kept (µs of clock).
 _VERSION_FLOOR_STEP = 1 << 24  # ~16.7 s
@@ -162,7 +163,7 @@ def _no_group_listener(shard: Shard) -> None:
     pass
 
 
-def _no_durable_listener() -> None:
+def _no_fresh_listener(shard: Shard) -> None:
     pass
 
 
@@ -197,8 +198,9 @@ class Shard:
         # Group commit state (see the module docstring).
         self.group_commit = False
         self.on_group_start = _no_group_listener  # the engine schedules the flush
-        # Called after binlog records became durable (replication pushes them to replicas).
-        self.on_durable = _no_durable_listener
+        # Called when the binlog got its first records since the end of the last turn took
+        # them (the engine lists the shard: the end of the turn pushes them to replicas).
+        self.on_fresh = _no_fresh_listener
         self._group: WriteBatch | None = None
         self._overlay: dict[bytes, bytes | None] = {}
         self.group_failed = False  # a group write failed since the engine last looked
@@ -278,8 +280,8 @@ class Shard:
             except OSError as e2:  # the next open re-applies the write (redo)
                 log.warning(f"shard {self.index}: cannot cut the binlog back: {e2}")
             raise StorageFullError(f"shard {self.index}: {e}") from e
-        binlog.applied()
-        self.on_durable()
+        if binlog.applied():
+            self.on_fresh(self)
         self._durable_floor = self._version_floor
         if self._group_suspended:
             self._group_suspended = False
@@ -318,29 +320,48 @@ class Shard:
             f"(ids {applied_id + 1}..{binlog.durable_id})"
         )
 
-    def apply_record(self, record: Record, raw: bytes | None = None) -> None:
-        """Write a record received from a master: its ops and the binlog position in one
-        batch, its bytes (unchanged: same id, term and offset) to the local binlog; then
-        refresh what the ops changed under the in-memory state."""
+    def apply_records(self, records: list[tuple[Record, bytes | None]]) -> None:
+        """Write records received from a master, in id order: their ops and the binlog
+        position in one batch, their bytes (unchanged: same id, term and offset) to the
+        local binlog; then refresh what the ops changed under the in-memory state. A record
+        that does not follow the last one raises BinlogGap once those before it are
+        written."""
         if self._group is not None:
             self.flush_group()
-        if raw is None:
-            raw = encode_record(
-                record.term,
-                record.timestamp,
-                record.id,
-                record.offset,
-                record.db,
-                record.argv,
-                record.ops,
-            )
-        self.binlog.stage_raw(record, raw)
+        binlog = self.binlog
         batch = WriteBatch(raw_mode=True)
-        _add_ops(batch, record.ops)
-        self._write(batch)
-        from pikadb.replication.apply import refresh_after_apply
+        staged: list[Record] = []
+        try:
+            for record, raw in records:
+                if raw is None:
+                    raw = encode_record(
+                        record.term,
+                        record.timestamp,
+                        record.id,
+                        record.offset,
+                        record.db,
+                        record.argv,
+                        record.ops,
+                    )
+                binlog.stage_raw(record, raw)
+                _add_ops(batch, record.ops)
+                staged.append(record)
+        finally:
+            if staged:
+                self._write(batch)
+                for record in staged:
+                    refresh_after_apply(self, record.ops)
 
-        refresh_after_apply(self, record.ops)
+    def adopt_version_floor(self, floor: int) -> None:
+        """A master's version floor: versions this shard hands out if it is promoted must
+        exceed the master's."""
+        if floor > self._version_floor:
+            self._version_floor = self._durable_floor = floor
+        self._last_version = max(self._last_version, floor)
+
+    def reload_counters(self) -> None:
+        self.counters.clear()
+        self._load_counters()
 
     @property
     def group_pending(self) -> bool:

@@ -13,9 +13,8 @@ import pytest
 
 from pikadb.errors import CommandError, StorageFullError
 from pikadb.log import log
-from pikadb.replication.apply import apply_record
-from pikadb.replication.binlog import SEGMENT_HEADER_SIZE, ShardBinlog, decode_state
 from pikadb.storage import lists
+from pikadb.storage.binlog import SEGMENT_HEADER_SIZE, ShardBinlog, decode_state
 from pikadb.storage.encoding import SYS_BINLOG
 from pikadb.storage.engine import Engine
 
@@ -183,6 +182,62 @@ def test_reader_sees_new_records_and_refuses_unknown_ids(tmp_path, now):
         assert reader.read() == []
         assert b.reader(b.durable_id + 1) is None  # never reached
         reader.close()
+    finally:
+        eng.close()
+
+
+def test_fresh_records_are_handed_from_memory_and_readers_skip_them(tmp_path, now):
+    """The end of a turn takes the records durable since the last take (the replicas get
+    them from memory); a reader caught up skips them in the file, one behind reads them."""
+    eng = _open(tmp_path / "d", binlog_segment_size=4096)
+    try:
+        eng.take_fresh()  # the dbmap written at open
+        b = eng.shards[0].binlog
+        caught_up = b.reader(b.durable_id)
+        behind = b.reader(b.durable_id)
+        assert caught_up is not None and behind is not None
+        for turn in range(40):  # segments roll meanwhile (4 KB each)
+            before = b.durable_id
+            for i in range(5):
+                eng.db(0).set(b"k%d" % i, b"v" * 100 + b"%d" % turn, now)
+            assert eng.fresh == [eng.shards[0]]
+            (fresh,) = eng.take_fresh().values()
+            assert eng.fresh == [] and b.fresh == []
+            assert (fresh.after_id, fresh.last_id) == (before, b.durable_id)
+            in_file = [raw for _rec, raw in b.records_after(before)]
+            assert fresh.records == in_file
+            assert caught_up.take(fresh) and caught_up.last_id == b.durable_id
+            if turn % 3 == 0:  # offered to the other reader: taken if they are its next
+                was = behind.last_id
+                assert behind.take(fresh) == (was == before)
+            if turn % 7 == 1:  # which reads the file now and then
+                while behind.read():
+                    pass
+                assert behind.last_id == b.durable_id
+        assert len(b.segments) > 5
+        assert caught_up.read() == []  # positioned after every record
+        eng.db(0).set(b"after", b"1", now)
+        ((rec, _raw),) = caught_up.read()
+        assert rec.id == b.durable_id and rec.argv == []
+        caught_up.close()
+        behind.close()
+    finally:
+        eng.close()
+
+
+def test_fresh_records_nobody_takes_stay_bounded(tmp_path, now, monkeypatch):
+    from pikadb.storage import binlog as binlog_module
+
+    monkeypatch.setattr(binlog_module, "FRESH_MAX_BYTES", 10_000)
+    eng = _open(tmp_path / "d")
+    try:
+        b = eng.shards[0].binlog
+        for i in range(200):
+            eng.db(0).set(b"k%d" % i, b"v" * 100, now)
+        assert sum(map(len, b.fresh)) <= 10_000
+        (fresh,) = eng.take_fresh().values()
+        assert fresh.last_id == b.durable_id
+        assert fresh.records == [raw for _rec, raw in b.records_after(fresh.after_id)]
     finally:
         eng.close()
 
@@ -460,9 +515,14 @@ def test_replica_applying_every_record_ends_identical(tmp_path, now, nshards, se
         applied = 0
         for i, shard in enumerate(master.shards):
             reader = replica.shards[i].binlog.durable_id
-            for rec, raw in shard.binlog.records_after(reader):
-                apply_record(replica, rec, i, raw if applied % 2 else None)
+            recs = list(shard.binlog.records_after(reader))
+            # One record at a time (raw bytes or encoded again), then runs of records.
+            for rec, raw in recs[:100]:
+                replica.shards[i].apply_records([(rec, raw if applied % 2 else None)])
                 applied += 1
+            for at in range(100, len(recs), 37):
+                replica.shards[i].apply_records(recs[at : at + 37])
+                applied += len(recs[at : at + 37])
         assert applied > 600
         assert _contents(replica) == _contents(master)
         for ms, rs in zip(master.shards, replica.shards, strict=True):
@@ -500,9 +560,28 @@ def test_apply_out_of_sequence_is_refused(tmp_path, now):
         master.db(0).set(b"b", b"2", now)
         recs = _records(master.shards[0], 1)
         with pytest.raises(ValueError, match="does not follow"):
-            apply_record(replica, recs[1], 0)
-        apply_record(replica, recs[0], 0)
+            replica.shards[0].apply_records([(recs[1], None)])
+        replica.shards[0].apply_records([(recs[0], None)])
         assert replica.db(0).get(b"a", now) == b"1"
+    finally:
+        master.close()
+        replica.close()
+
+
+def test_a_run_with_a_gap_writes_the_records_before_it(tmp_path, now):
+    Engine.open(str(tmp_path / "m")).close()
+    shutil.copytree(tmp_path / "m", tmp_path / "r")
+    master, replica = _open(tmp_path / "m"), _open(tmp_path / "r")
+    try:
+        for k in (b"a", b"b", b"c"):
+            master.db(0).set(k, b"1", now)
+        a, b, c = _records(master.shards[0], 1)
+        with pytest.raises(ValueError, match="does not follow"):
+            replica.shards[0].apply_records([(a, None), (c, None)])
+        assert replica.shards[0].binlog.durable_id == a.id
+        assert replica.db(0).get(b"a", now) == b"1" and replica.db(0).get(b"c", now) is None
+        replica.shards[0].apply_records([(b, None), (c, None)])
+        assert replica.db(0).get(b"c", now) == b"1"
     finally:
         master.close()
         replica.close()
@@ -521,8 +600,7 @@ def test_apply_wakes_watched_keys(tmp_path, now):
         replica.on_modified = seen.append
         lists.push(master.db(0), b"w", [b"x"], now, left=True)
         master.db(0).flushdb()
-        for rec in _records(master.shards[0], 1):
-            apply_record(replica, rec, 0)
+        replica.shards[0].apply_records([(rec, None) for rec in _records(master.shards[0], 1)])
         assert seen == [mk, mk]
     finally:
         master.close()

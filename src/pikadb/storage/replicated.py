@@ -1,17 +1,17 @@
-"""Applying a master's binlog records on a replica.
+"""The in-memory state a master's records change on a replica.
 
 A record is physical (the exact RocksDB operations of one command on one shard), so applying
-it is writing its ops (Shard.apply_record: ops + binlog position in one batch, the same
-record bytes into the local binlog). What this module adds is the in-memory state those
-ops change under the engine's feet: the shard's key counters, its collection version floor,
-the engine's logical -> physical db map, and the watched keys (WATCH, blocked clients).
+it is writing its ops (Shard.apply_records: the ops of a run of records + the binlog
+position in one batch, the same record bytes into the local binlog). What this module adds
+is the in-memory state those ops change under the engine's feet: the shard's key counters,
+its collection version floor, the engine's logical -> physical db map, and the watched keys
+(WATCH, blocked clients).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pikadb.binlog_codec import Record
 from pikadb.keycodec import meta_key, parse_data_key
 from pikadb.storage.encoding import (
     P_COUNTERS,
@@ -23,19 +23,11 @@ from pikadb.storage.encoding import (
 )
 
 if TYPE_CHECKING:
-    from pikadb.storage.engine import Engine
     from pikadb.storage.shard import Shard
 
 _C_COUNTERS = P_COUNTERS[0]
 _C_META = P_META[0]
 _C_DATA = P_DATA[0]
-
-
-def apply_record(
-    engine: Engine, record: Record, shard_index: int, raw: bytes | None = None
-) -> None:
-    """Apply one record of a master's shard shard_index to the same shard here."""
-    engine.shards[shard_index].apply_record(record, raw)
 
 
 def refresh_after_apply(shard: Shard, ops: list) -> None:
@@ -71,15 +63,11 @@ def refresh_after_apply(shard: Shard, ops: list) -> None:
                     touched.add(mk)
         elif k == SYS_VERSION_FLOOR and v is not None:
             # Versions this shard hands out if it is promoted must exceed the master's.
-            floor = int.from_bytes(v, "big")
-            if floor > shard._version_floor:
-                shard._version_floor = shard._durable_floor = floor
-            shard._last_version = max(shard._last_version, floor)
+            shard.adopt_version_floor(int.from_bytes(v, "big"))
         elif k == SYS_DBMAP and v is not None:
             dbmap = v
     if reload_counters:
-        shard.counters.clear()
-        shard._load_counters()
+        shard.reload_counters()
     if dbmap is not None:
         adopt = getattr(engine, "adopt_dbmap", None)
         if adopt is not None:

@@ -54,11 +54,33 @@ _SCAN_CHUNK = 1 << 20
 __all__ = [
     "BinlogGap",
     "BinlogReader",
+    "Fresh",
     "Segment",
     "ShardBinlog",
     "decode_state",
     "encode_state",
 ]
+
+
+# Fresh records kept for the end of the turn at most (a binlog nobody takes them from).
+FRESH_MAX_BYTES = 16 << 20
+
+
+class Fresh:
+    """Records that became durable during one event-loop turn, in id order: the ids
+    after_id + 1 ..., ending at byte end of segment seg."""
+
+    __slots__ = ("after_id", "end", "records", "seg")
+
+    def __init__(self, after_id: int, records: list[bytes], seg: Segment | None, end: int) -> None:
+        self.after_id = after_id
+        self.records = records
+        self.seg = seg
+        self.end = end
+
+    @property
+    def last_id(self) -> int:
+        return self.after_id + len(self.records)
 
 
 class BinlogGap(BinlogError):
@@ -131,6 +153,14 @@ class ShardBinlog:
         self.durable_id = 0
         self.durable_offset = 0
         self._staged: list[bytes] = []
+        # Records appended by the write in progress, and those durable since the end of
+        # the event-loop turn last took them (take_fresh): the turn pushes them to the
+        # replicas from memory; a replica behind reads the file instead.
+        self._appended: list[bytes] = []
+        self._appended_seg: Segment | None = None
+        self.fresh: list[bytes] = []
+        self.fresh_after = 0  # the id before fresh[0]
+        self._fresh_bytes = 0
         self._fd: int | None = None
         self.pins: dict[object, int] = {}
         self.purged_segments = 0
@@ -233,6 +263,7 @@ class ShardBinlog:
                 os.unlink(seg.path)
         self.segments = []
         self._staged = []
+        self._drop_fresh()
         self.last_id = self.durable_id = last_id
         self.offset = self.durable_offset = offset
 
@@ -267,7 +298,8 @@ class ShardBinlog:
     def append(self) -> int:
         """Write the staged records (one os.write). -> the segment size before them, for
         rollback(). On an OSError nothing stays written or staged."""
-        data = self._staged[0] if len(self._staged) == 1 else b"".join(self._staged)
+        staged = self._staged
+        data = staged[0] if len(staged) == 1 else b"".join(staged)
         self._staged = []
         try:
             seg = self._current_segment(len(data))
@@ -283,25 +315,48 @@ class ShardBinlog:
             self.last_id, self.offset = self.durable_id, self.durable_offset
             raise
         seg.size = before + len(data)
+        self._appended = staged
+        self._appended_seg = seg
         return before
 
-    def applied(self) -> None:
-        """The appended records are in RocksDB too."""
+    def applied(self) -> bool:
+        """The appended records are in RocksDB too. -> whether they are the first fresh
+        records since the last take_fresh()."""
+        first = not self.fresh
+        if first:
+            self.fresh_after = self.durable_id
+        appended, self._appended = self._appended, []
+        self.fresh += appended
+        self._fresh_bytes += sum(map(len, appended))
         self.durable_id, self.durable_offset = self.last_id, self.offset
         if self._pending_term is not None:
             self.last_term = self._pending_term
             self._pending_term = None
+        if self._fresh_bytes > FRESH_MAX_BYTES:
+            # Nobody takes them (no event loop drives this binlog): the file has them.
+            self._drop_fresh()
+        return first
+
+    def take_fresh(self) -> Fresh | None:
+        """The records durable since the last take, and where they end in the file."""
+        if not self.fresh:
+            return None
+        seg = self.segments[-1] if self.segments else None
+        out = Fresh(self.fresh_after, self.fresh, seg, seg.size if seg else 0)
+        self._drop_fresh()
+        return out
+
+    def _drop_fresh(self) -> None:
+        self.fresh = []
+        self._fresh_bytes = 0
+        self.fresh_after = self.durable_id
 
     def rollback(self, before: int) -> None:
         """RocksDB refused the write of the records appended last: cut them off again."""
         self._staged = []
+        self._appended = []
         self._pending_term = None
         self._cut(self.segments[-1], before)
-        self.last_id, self.offset = self.durable_id, self.durable_offset
-
-    def discard_staged(self) -> None:
-        self._staged = []
-        self._pending_term = None
         self.last_id, self.offset = self.durable_id, self.durable_offset
 
     def state(self) -> bytes:
@@ -607,6 +662,19 @@ class BinlogReader:
                 if not self._next_segment():
                     break
         return out
+
+    def take(self, fresh: Fresh) -> bool:
+        """Advance over records handed from memory, if they are the next ones."""
+        if fresh.after_id != self.last_id:
+            return False
+        self.last_id = fresh.last_id
+        if fresh.seg is not None and fresh.seg is self._seg:
+            self._pos = fresh.end
+        elif self._f is not None:  # they ended in a newer segment: reopen when behind
+            self._f.close()
+            self._f = None
+            self._seg = None
+        return True
 
     def _next_segment(self) -> bool:
         segs = self.binlog.segments
