@@ -274,13 +274,22 @@ class Config:
         self.values: dict[str, str] = {name: p.default for name, p in PARAMS.items()}
         self.file: str | None = None
         self._listeners: dict[str, list[Callable[[str], None]]] = {}
+        self._rename_command: Callable[[str, str], None] | None = None
 
     # ---- loading ----
 
     @classmethod
-    def load(cls, file: str | None, overrides: Iterable[tuple[str, list[str]]]) -> Config:
-        """Read `file` (if any) then apply command-line overrides, as redis-server does."""
+    def load(
+        cls,
+        file: str | None,
+        overrides: Iterable[tuple[str, list[str]]],
+        rename_command: Callable[[str, str], None] | None = None,
+    ) -> Config:
+        """Read `file` (if any) then apply command-line overrides, as redis-server does.
+        rename-command directives go to rename_command (the command table's; it raises
+        ValueError with Redis's text for a bad one)."""
         cfg = cls()
+        cfg._rename_command = rename_command
         if file is not None:
             cfg.file = os.path.abspath(file)
             with open(file, encoding="utf-8") as f:
@@ -310,13 +319,11 @@ class Config:
         name = name.lower()
         if name == "include":
             raise ConfigError("include is not supported")
-        if name == "rename-command":  # the command table applies it (commands/table.py)
-            if len(args) != 2:
+        if name == "rename-command":  # the command table applies it (commands/registry.py)
+            if len(args) != 2 or self._rename_command is None:
                 raise ConfigError("Bad directive or wrong number of arguments")
-            from pikadb.commands.table import rename_command
-
             try:
-                rename_command(args[0], args[1])
+                self._rename_command(args[0], args[1])
             except ValueError as e:
                 raise ConfigError(str(e)) from None
             return

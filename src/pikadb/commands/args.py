@@ -72,9 +72,6 @@ class ArgCursor:
     def remaining(self) -> int:
         return len(self.argv) - self.i
 
-    def peek_upper(self) -> bytes:
-        return self.argv[self.i].upper()
-
     def eat(self, word: bytes) -> bool:
         """Consume the next argument if it is `word` (case-insensitive)."""
         if self.i < len(self.argv) and self.argv[self.i].upper() == word:

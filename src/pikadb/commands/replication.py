@@ -17,8 +17,6 @@ from pikadb.errors import CommandError
 from pikadb.log import log
 from pikadb.protocol import OK, RawReply, Status
 from pikadb.replication.fullsync import start_full_sync
-from pikadb.replication.replica import become_master, become_replica
-from pikadb.server.handoff import hand_off
 
 NO_REPLY = RawReply(b"")
 _ALREADY = Status("OK Already connected to specified master")
@@ -31,7 +29,7 @@ def _replicaof(c, argv):
         raise CommandError("ERR Command is not valid when client is a replica.")
     if argv[1].lower() == b"no" and argv[2].lower() == b"one":
         if server.replica_of is not None:
-            become_master(server)
+            server.become_master()
         return OK
     try:
         port = int(argv[2])
@@ -43,7 +41,7 @@ def _replicaof(c, argv):
     side = server.replica_of
     if side is not None and side.host.lower() == host.lower() and side.port == port:
         return _ALREADY
-    become_replica(server, host, port)
+    server.become_replica(host, port)
     return OK
 
 
@@ -189,7 +187,7 @@ def pikasync(c, argv):
         raise CommandError("PIKASPLIT " + " ".join(",".join(map(str, g)) for g in groups.values()))
     (owner,) = groups
     if server.worker is not None and owner != server.worker.index:
-        hand_off(c, owner, argv)  # to the worker owning the shards, with the connection
+        server.hand_off(c, owner, argv)  # to the worker owning the shards, with the connection
         return NO_REPLY
     reason = ""
     if term > max(s.binlog.term for s in engine.shards):

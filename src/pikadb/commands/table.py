@@ -76,10 +76,6 @@ class Command:
     # channel subscriptions); "publish": every worker, counts summed (SPUBLISH).
     route: str = ""
 
-    @property
-    def fullname(self) -> str:
-        return self.name
-
     def key_indexes(self, argv: list[bytes]) -> list[int]:
         """Positions of the key arguments in argv (COMMAND GETKEYS, routing, replication)."""
         spec = self.keys
@@ -169,23 +165,6 @@ def container(name: str, *, arity: int = -2, flags: str = "", group: str = "gene
     if cmd.name.encode() in COMMANDS:
         raise ValueError(f"duplicate command {cmd.name!r}")
     COMMANDS[cmd.name.encode()] = cmd
-
-
-def rename_command(old: str, new: str) -> None:
-    """rename-command OLD NEW (config file or command line only, as in Redis): the command
-    answers to NEW from now on, OLD is unknown; NEW "" removes it. COMMAND still shows the
-    command under its own name, as Redis does."""
-    import pikadb.commands.registry  # noqa: F401  (the table complete before renaming)
-
-    cmd = COMMANDS.pop(old.lower().encode(), None)
-    if cmd is None:
-        raise ValueError("No such command in rename-command")
-    if new:
-        key = new.lower().encode()
-        if key in COMMANDS:
-            COMMANDS[old.lower().encode()] = cmd
-            raise ValueError("Target command name already exists")
-        COMMANDS[key] = cmd
 
 
 def lookup(argv: list[bytes]) -> Command | None:

@@ -1,4 +1,5 @@
-"""The replica side of replication, and the role changes (REPLICAOF host port / NO ONE).
+"""The replica side of replication (the server's role changes that start and stop it are
+server/roles.py).
 
 ReplicaSide keeps one link to the master alive: connect, handshake (AUTH, REPLCONF
 listening-port / ip-address / capa, then PIKASYNC with the last applied id of every
@@ -8,34 +9,30 @@ position in one RocksDB batch, the same bytes into the local binlog), acknowledg
 backoff (0.1 s doubling to 2 s) after any drop. The applied ids live in RocksDB with the
 data, so a restarted replica resumes where it stopped without copying anything.
 
-The link is a Client (server/client.py) so CLIENT LIST shows it (flags=M) and CLIENT KILL
-TYPE master closes it (the side then reconnects), as in Redis.
-
-While the server is a replica the engine never expires keys on its own (no active expiry,
-no deletion on read): the master's deletions arrive as records; reads still hide expired
-keys. REPLICAOF NO ONE promotes: a new term for every shard binlog (history kept, so other
-replicas of the old master continue incrementally here), a new replication id with the old
-one as master_replid2, expiry back on.
+The link (MasterLink) is a protocol object: a transport, a RESP parser and the handshake /
+stream state. The server it runs in is reached through ReplicaServer (below): the engine,
+the configuration, the turn, the stats, and link_opened / link_closed, through which the
+server shows the link in CLIENT LIST (flags=M) and lets CLIENT KILL TYPE master close it
+(the side then reconnects), as in Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pikadb import errors
 from pikadb.binlog_codec import BinlogError, Record, decode_record
 from pikadb.errors import CommandError, StorageFullError
 from pikadb.log import log
-from pikadb.protocol import encode_command
+from pikadb.protocol import Parser, encode_command
 from pikadb.replication.fullsync import FullSyncError, FullSyncReceiver
-from pikadb.server.client import Client
 
 if TYPE_CHECKING:
     from pikadb.commands.table import Command
-    from pikadb.server.server import Server
+    from pikadb.config import Config
+    from pikadb.storage.engine import Engine
     from pikadb.storage.shard import Shard
 
 BACKOFF_MIN = 0.1
@@ -50,12 +47,30 @@ APPLY_BUDGET = 0.01
 APPLY_RUN = 4096
 
 
+class ReplicaServer(Protocol):
+    """What the replica side needs of the server that runs it."""
+
+    engine: Engine
+    config: Config
+    stats: Any  # total_net_input_bytes, total_net_output_bytes, total_writes_processed
+
+    def begin_turn(self) -> None:
+        """Work starts running on the event loop (Server.end_turn ends it)."""
+        ...
+
+    def link_opened(self, link: MasterLink) -> None:
+        """A link to the master connected: a connection CLIENT LIST shows."""
+        ...
+
+    def link_closed(self, link: MasterLink) -> None: ...
+
+
 class ReplicaSide:
     """This server replicates host:port, over one Channel per group of shards the master
     serves on one connection: every shard this process owns, unless the master's workers
     own them in other groups and ask for one connection per group (-PIKASPLIT)."""
 
-    def __init__(self, server: Server, host: str, port: int) -> None:
+    def __init__(self, server: ReplicaServer, host: str, port: int) -> None:
         self.server = server
         self.host = host
         self.port = port
@@ -125,9 +140,9 @@ class ReplicaSide:
 
     # ---- what the dispatcher asks (server.replica_of is this object on a replica) ----
 
-    def refuse(self, c: Client, cmd: Command) -> CommandError | None:
+    def refuse(self, cmd: Command) -> CommandError | None:
         cfg = self.server.config
-        if cmd.is_write and not isinstance(c, MasterLink) and cfg.get_bool("replica-read-only"):
+        if cmd.is_write and cfg.get_bool("replica-read-only"):
             return CommandError(errors.READONLY)
         if (
             not self.link_up
@@ -241,15 +256,21 @@ class Channel:
         link.send_acks(all_shards=True)
 
 
-class MasterLink(Client):
+class MasterLink(asyncio.Protocol):
     """The connection to the master: handshake replies first (one line each), then the
     record stream (RESP arrays parsed by the request parser)."""
 
     def __init__(self, side: Channel) -> None:
-        super().__init__(side.server)
         self.side = side
+        self.server = server = side.server
+        self.parser = Parser(max_bulk=server.config.get_int("proto-max-bulk-len"))
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.peer = f"{side.host}:{side.port}"
+        self.local = "?:0"
+        self.fd = -1
+        self.last_interaction = time.monotonic()
         self._mine = frozenset(side.shards)
-        self.authenticated = True
         self.done: asyncio.Future = asyncio.get_running_loop().create_future()
         self.was_up = False
         self.streaming = False
@@ -261,9 +282,16 @@ class MasterLink(Client):
     # ---- asyncio.Protocol ----
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        if self.closed:
-            return
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        if isinstance(peer, tuple):
+            self.peer = f"{peer[0]}:{peer[1]}"
+        if isinstance(local, tuple):
+            self.local = f"{local[0]}:{local[1]}"
+        sock = transport.get_extra_info("socket")
+        self.fd = sock.fileno() if sock is not None else -1
+        self.server.link_opened(self)
         side = self.side
         side.state = "sync"
         side.last_io = time.monotonic()
@@ -300,7 +328,8 @@ class MasterLink(Client):
         self.send(b"".join(encode_command(cmd) for cmd in cmds))
 
     def connection_lost(self, exc: Exception | None) -> None:
-        super().connection_lost(exc)
+        self.closed = True
+        self.server.link_closed(self)
         if self.streaming:
             log.warning(f"Connection with master lost ({exc or 'closed'}).")
         self.streaming = False
@@ -522,65 +551,19 @@ class MasterLink(Client):
         if out:
             self.send(b"".join(out))
 
+    def send(self, data: bytes) -> None:
+        if self.transport is not None and not self.closed:
+            stats = self.server.stats
+            stats.total_net_output_bytes += len(data)
+            stats.total_writes_processed += 1
+            self.transport.write(data)
+
+    def close(self) -> None:
+        """CLIENT KILL: close; the channel reconnects."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
     def close_now(self) -> None:
         self.streaming = False
         if self.transport is not None:
             self.transport.abort()
-
-    # ---- introspection ----
-
-    def kind(self) -> str:
-        return "master"
-
-    def flags(self) -> str:
-        return "M"
-
-
-# ---- role changes ----
-
-
-def become_replica(server: Server, host: str, port: int) -> bool:
-    """REPLICAOF host port. -> False when already replicating exactly that master."""
-    side = server.replica_of
-    if side is not None and side.host == host and side.port == port:
-        return False
-    if side is not None:
-        side.stop()
-    else:
-        log.notice("Before turning into a replica, using my own master parameters...")
-    engine = server.engine
-    engine.lazy_expire_on_read = False
-    engine.active_expire_enabled = False
-    server.config.values["replicaof"] = f"{host} {port}"
-    side = server.replica_of = ReplicaSide(server, host, port)
-    log.notice(f"REPLICAOF {host}:{port} enabled")
-    side.start()
-    return True
-
-
-def become_master(server: Server) -> None:
-    """REPLICAOF NO ONE: promotion (nothing to do on a master)."""
-    side = server.replica_of
-    if side is None:
-        return
-    side.stop()
-    server.replica_of = None
-    server.config.values["replicaof"] = ""
-    engine = server.engine
-    # Records written from now on carry a new term: this history branches off here.
-    term = max(s.binlog.term for s in engine.shards) + 1
-    for s in engine.shards:
-        s.binlog.set_term(term)
-    server.replid2 = side.master_replid or server.replid
-    # Derived, not drawn: every worker of this server promotes its own shards at once and
-    # must name the new history the same.
-    seed = f"{server.run_id}:{server.replid2}:{term}".encode()
-    server.replid = hashlib.sha1(seed).hexdigest()
-    server.second_repl_offset = engine.repl_offset + 1
-    engine.lazy_expire_on_read = True
-    engine.active_expire_enabled = True
-    log.notice(
-        f"MASTER MODE enabled (user request): term {term}, new replication id "
-        f"{server.replid}, previous id {server.replid2} valid up to offset "
-        f"{server.second_repl_offset - 1}"
-    )

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from pikadb.commands.table import Command
     from pikadb.commands.transactions import MultiState
     from pikadb.replication.master import ReplicaLink
+    from pikadb.replication.replica import MasterLink
     from pikadb.server.blocking import BlockedClient
     from pikadb.server.multi import WatchedKey
     from pikadb.server.server import Server
@@ -437,6 +438,31 @@ class Client(asyncio.Protocol):
             f"rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user={self.user} "
             f"redir=-1 resp={self.proto}"
         )
+
+
+class MasterLinkClient(Client):
+    """The link to this replica's master (replication/replica.py MasterLink) as CLIENT LIST,
+    CLIENT KILL and INFO clients see it; the link itself reads and writes the socket."""
+
+    def __init__(self, server: Server, link: MasterLink) -> None:
+        super().__init__(server)
+        self.link = link
+        self.transport = link.transport
+        self.peer, self.local, self.fd = link.peer, link.local, link.fd
+        self.authenticated = True
+
+    def describe(self) -> str:
+        self.last_interaction = self.link.last_interaction
+        return super().describe()
+
+    def kind(self) -> str:
+        return "master"
+
+    def flags(self) -> str:
+        return "M"
+
+    def close(self) -> None:
+        self.link.close()
 
 
 _PROTECTED_MODE_DENIED = (

@@ -122,7 +122,7 @@ class Dispatcher:
             if err is not None:
                 return self.reject(err, cmd, c, argv)
         if server.replica_of is not None:  # READONLY / MASTERDOWN (replication/replica.py)
-            err = server.replica_of.refuse(c, cmd)
+            err = server.replica_of.refuse(cmd)
             if err is not None:
                 return self.reject(err, cmd, c, argv)
         if c.multi is not None or c.subscribed:

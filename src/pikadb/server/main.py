@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from pikadb import __version__
+from pikadb.commands.registry import rename_command
 from pikadb.config import Config, ConfigError, parse_command_line
 from pikadb.log import log
 
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     try:
         file, overrides = parse_command_line(args)
-        config = Config.load(file, overrides)
+        config = Config.load(file, overrides, rename_command)
     except ConfigError as e:
         print(str(e), file=sys.stderr)
         sys.exit(1)

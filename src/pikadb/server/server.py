@@ -18,7 +18,7 @@ from pikadb.commands import registry  # noqa: F401  (fills the command table)
 from pikadb.config import Config
 from pikadb.log import log
 from pikadb.replication.master import MasterSide
-from pikadb.replication.replica import ReplicaSide, become_replica
+from pikadb.replication.replica import ReplicaSide
 from pikadb.replication.syncmode import SyncMode
 from pikadb.server.blocking import Blocking
 from pikadb.server.dispatch import Dispatcher
@@ -27,11 +27,13 @@ from pikadb.server.listen import listen_sockets
 from pikadb.server.loopstats import LoopStats, Watchdog
 from pikadb.server.multi import Watches
 from pikadb.server.pubsub import PubSub
+from pikadb.server.roles import become_master, become_replica
 from pikadb.server.slowlog import SlowLog
 from pikadb.server.stats import Stats
 from pikadb.storage.engine import Database, Engine
 
 if TYPE_CHECKING:
+    from pikadb.replication.replica import MasterLink
     from pikadb.server.client import Client
     from pikadb.server.handoff import HandoffReceiver
     from pikadb.server.peers import PeerHub
@@ -113,6 +115,7 @@ class Server:
         self._stopping = False
         self._dbs: list[Database] = []
         self._deferred: list[tuple[Client, bytes]] = []
+        self._link_views: dict[MasterLink, Client] = {}  # link_opened
         self._apply_config()
         for name in (
             "requirepass",
@@ -241,6 +244,38 @@ class Server:
             cl.parser.max_bulk = int(value)
 
     # ---- what handlers use (pikadb.commands.context.ServerContext) ----
+
+    def become_replica(self, host: str, port: int) -> bool:
+        """REPLICAOF host port (server/roles.py). -> False when already replicating it."""
+        return become_replica(self, host, port)
+
+    def become_master(self) -> None:
+        """REPLICAOF NO ONE (server/roles.py)."""
+        become_master(self)
+
+    def link_opened(self, link: MasterLink) -> None:
+        """The link to our master connected (replication/replica.py): CLIENT LIST shows it
+        as a client with flags=M, CLIENT KILL TYPE master closes it."""
+        from pikadb.server.client import MasterLinkClient
+
+        view = MasterLinkClient(self, link)
+        self._link_views[link] = view
+        self.clients[view.id] = view
+        if self.worker is not None:
+            self.worker.publish_clients(len(self.clients))
+
+    def link_closed(self, link: MasterLink) -> None:
+        view = self._link_views.pop(link, None)
+        if view is not None:
+            view.closed = True
+            self.client_gone(view)
+
+    def hand_off(self, c: Client, worker: int, argv: list[bytes]) -> None:
+        """Give c's connection to another worker, which runs argv for it (server/handoff.py:
+        a replica's PIKASYNC goes to the worker owning its shards)."""
+        from pikadb.server.handoff import hand_off
+
+        hand_off(c, worker, argv)
 
     def database(self, index: int) -> Database:
         return self._dbs[index]
@@ -402,7 +437,7 @@ class Server:
         self._cron_task = asyncio.create_task(self._cron())
         master = self.config.get("replicaof").split()
         if len(master) == 2:
-            become_replica(self, master[0], int(master[1]))
+            self.become_replica(master[0], int(master[1]))
         await self._stop_event.wait()
         await self._shutdown()
         return self._exit_code

@@ -46,9 +46,9 @@ from pikadb.storage.encoding import (
     prefix_successor,
 )
 from pikadb.storage.hashes import HashOps, hash_encoding
+from pikadb.storage.ops import Ops
 from pikadb.storage.scan import SCAN_SLICE_S
 from pikadb.storage.sets import SetOps, set_encoding
-from pikadb.storage.shard import Ops
 from pikadb.storage.strings import StringOps, string_encoding
 from pikadb.storage.writeset import WriteSet
 from pikadb.storage.zsets import ZsetOps, zset_encoding

@@ -46,9 +46,10 @@ from pikadb.storage.encoding import (
     decode_dbmap,
     encode_dbmap,
 )
+from pikadb.storage.ops import Ops
 from pikadb.storage.reclaim import reclaim_step
 from pikadb.storage.scan import CursorTable
-from pikadb.storage.shard import Ops, RemoteShard, Shard, ShardOpenError, rocksdb_options
+from pikadb.storage.shard import RemoteShard, Shard, ShardOpenError, rocksdb_options
 
 __all__ = ["DataDirLocked", "Database", "Engine", "StorageError"]
 

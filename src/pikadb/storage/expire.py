@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING
 
 from pikadb.keycodec import decode_meta, expire_key, meta_key, parse_expire_key
-from pikadb.storage.shard import Ops
+from pikadb.storage.ops import Ops
 from pikadb.storage.writeset import WriteSet
 
 if TYPE_CHECKING:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from pikadb.keycodec import T_STRING, data_prefix, decode_meta, meta_key, parse_data_key
 from pikadb.storage.encoding import P_DATA, P_EXPIRE, prefix_successor
+from pikadb.storage.ops import Ops
 
 if TYPE_CHECKING:
     from pikadb.storage.shard import Shard
@@ -65,8 +66,6 @@ def reclaim_step(shard: Shard, state: ShardReclaim, deadline: float) -> int:
     -> number of garbage groups removed in this step."""
     if not state.dirty:
         return 0
-    from pikadb.storage.shard import Ops  # shard.py imports this module
-
     start = state.cursor or P_DATA
     it = shard.iterator(start, P_EXPIRE)
     batch = Ops()

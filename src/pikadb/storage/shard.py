@@ -47,6 +47,7 @@ from pikadb.storage.encoding import (
     decode_counters,
     prefix_successor,
 )
+from pikadb.storage.ops import Ops, add_ops
 from pikadb.storage.reclaim import ShardReclaim
 from pikadb.storage.replicated import refresh_after_apply
 
@@ -102,55 +103,9 @@ class BoundedIter:
         self.seek_for_prev = it.seek_for_prev
 
 
-def _add_ops(batch: WriteBatch, items: list) -> None:
-    for k, v in items:
-        if v is None:
-            batch.delete(k)
-        elif type(v) is tuple:
-            batch.delete_range(k, v[0])
-        else:
-            batch.put(k, v)
-
-
 def binlog_state(rec: Record) -> bytes:
     """SYS_BINLOG's value once rec is applied."""
     return encode_state(rec.term, rec.id, rec.offset + rec.size)
-
-
-class Ops:
-    """The writes of one command to one shard, recorded: WriteBatch's put/delete/
-    delete_range, replayable into a group batch and readable through the group overlay."""
-
-    __slots__ = ("items", "ranges")
-
-    def __init__(self) -> None:
-        # (key, value) put, (key, None) delete, (begin, (end,)) range delete; in order.
-        self.items: list[tuple[bytes, bytes | tuple[bytes] | None]] = []
-        self.ranges = False
-
-    def put(self, key: bytes, value: bytes) -> None:
-        self.items.append((key, value))
-
-    def delete(self, key: bytes) -> None:
-        self.items.append((key, None))
-
-    def delete_range(self, begin: bytes, end: bytes) -> None:
-        self.items.append((begin, (end,)))
-        self.ranges = True
-
-    def is_empty(self) -> bool:
-        return not self.items
-
-    def to_batch(self) -> WriteBatch:
-        b = WriteBatch(raw_mode=True)
-        for k, v in self.items:
-            if v is None:
-                b.delete(k)
-            elif type(v) is tuple:
-                b.delete_range(k, v[0])
-            else:
-                b.put(k, v)
-        return b
 
 
 _MISSING = object()
@@ -309,7 +264,7 @@ class Shard:
         n = 0
         batch = WriteBatch(raw_mode=True)
         for rec, _raw in binlog.records_after(applied_id):
-            _add_ops(batch, rec.ops)
+            add_ops(batch, rec.ops)
             n += 1
             if n % _REDO_CHUNK == 0 or rec.id == binlog.durable_id:
                 batch.put(SYS_BINLOG, binlog_state(rec))
@@ -344,7 +299,7 @@ class Shard:
                         record.ops,
                     )
                 binlog.stage_raw(record, raw)
-                _add_ops(batch, record.ops)
+                add_ops(batch, record.ops)
                 staged.append(record)
         finally:
             if staged:

@@ -37,7 +37,7 @@ from pikadb.keycodec import (
     meta_key,
 )
 from pikadb.storage.encoding import counters_key, encode_counters, prefix_successor
-from pikadb.storage.shard import Ops
+from pikadb.storage.ops import Ops
 
 if TYPE_CHECKING:
     from pikadb.storage.database import Database

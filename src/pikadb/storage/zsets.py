@@ -96,10 +96,6 @@ def _after_score(x: float) -> bytes:
     return _Q.pack(_Q.unpack(encode_score(x))[0] + 1)
 
 
-def is_neg_zero(x: float) -> bool:
-    return x == 0.0 and math.copysign(1.0, x) < 0
-
-
 def _index_value(score: float) -> bytes:
     return _pack_d(score) if score == 0.0 and math.copysign(1.0, score) < 0 else b""
 
@@ -115,12 +111,6 @@ class ScoreRange:
     max: float
     minex: bool = False
     maxex: bool = False
-
-    def gte_min(self, v: float) -> bool:
-        return v > self.min if self.minex else v >= self.min
-
-    def lte_max(self, v: float) -> bool:
-        return v < self.max if self.maxex else v <= self.max
 
 
 # Lex range endpoints: NEG_INF ("-") / POS_INF ("+") or (value, exclusive).

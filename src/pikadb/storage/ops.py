@@ -1,0 +1,49 @@
+"""The writes of one command to one shard (Ops), and how they go into a RocksDB batch.
+
+Its own module so that every writer (the type modules, expiry, reclaim) and the shard that
+commits them depend on it, not on each other.
+"""
+
+from __future__ import annotations
+
+from rocksdict import WriteBatch
+
+
+def add_ops(batch: WriteBatch, items: list) -> None:
+    for k, v in items:
+        if v is None:
+            batch.delete(k)
+        elif type(v) is tuple:
+            batch.delete_range(k, v[0])
+        else:
+            batch.put(k, v)
+
+
+class Ops:
+    """The writes of one command to one shard, recorded: WriteBatch's put/delete/
+    delete_range, replayable into a group batch and readable through the group overlay."""
+
+    __slots__ = ("items", "ranges")
+
+    def __init__(self) -> None:
+        # (key, value) put, (key, None) delete, (begin, (end,)) range delete; in order.
+        self.items: list[tuple[bytes, bytes | tuple[bytes] | None]] = []
+        self.ranges = False
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.items.append((key, value))
+
+    def delete(self, key: bytes) -> None:
+        self.items.append((key, None))
+
+    def delete_range(self, begin: bytes, end: bytes) -> None:
+        self.items.append((begin, (end,)))
+        self.ranges = True
+
+    def to_batch(self) -> WriteBatch:
+        b = WriteBatch(raw_mode=True)
+        add_ops(b, self.items)
+        return b
+
+
+__all__ = ["Ops", "add_ops"]
