@@ -88,8 +88,12 @@ check-installed:
 
 # ---- checks ----
 
+# ruff, then the import layering of pyproject.toml's [tool.importlinter] (lint-imports, run
+# through the interpreter the package is installed in).
 lint:
 	$(RUN) $(PYTHON) -m ruff check src tests bench
+	$(RUN) $(PYTHON) -c "import sys; from importlinter.cli import lint_imports_command; \
+	  sys.argv = ['lint-imports', '--no-cache']; lint_imports_command()"
 
 pytest:
 	$(RUN) $(PYTHON) -m pytest -q $(PYTEST_ARGS)

@@ -7,7 +7,8 @@ REPLICAS and SENTINELS are maps of bulk strings (RESP2: flat field/value arrays)
 fields and order redis-sentinel 7.0 sends, which Sentinel-aware clients parse.
 
 The connection-level commands (PING, INFO, ROLE, HELLO, AUTH, CLIENT, COMMAND, (P)SUBSCRIBE,
-PUBLISH, SHUTDOWN) live in commands.py.
+PUBLISH, SHUTDOWN) live in commands.py, which builds on this module: importing it registers
+them (main.serve does, before it builds the Api).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from pikadb.log import log
 from pikadb.protocol import NULL_ARRAY, OK, ErrorReply, Status, encode
 from pikadb.sentinel import detect, failover
 from pikadb.sentinel.config import is_ip, resolve, yesno
-from pikadb.sentinel.core import GENERATE_EVENT, InstanceError, Sentinel
+from pikadb.sentinel.core import GENERATE_EVENT, Sentinel
 from pikadb.sentinel.events import WARNING
-from pikadb.sentinel.instance import Flag, Instance
+from pikadb.sentinel.instance import Flag, Instance, InstanceError
 from pikadb.sentinel.link import mstime
 from pikadb.sentinel.pubsub import PubSub
 from pikadb.sentinel.table import COMMANDS, command, container
@@ -62,8 +63,6 @@ class Api:
     """Commands need the sentinel state, the pub/sub registry and the server's clients."""
 
     def __init__(self, sentinel: Sentinel) -> None:
-        from pikadb.sentinel import commands  # noqa: F401  (registers its commands)
-
         self.sentinel = sentinel
         self.pubsub = PubSub()
         self.server: SentinelServer | None = None

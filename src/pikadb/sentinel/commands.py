@@ -4,6 +4,9 @@ sentinel-mode replies and error texts.
 
 PUBLISH only accepts `__sentinel__:hello`: it is how other sentinels hand us their hello
 messages (they PUBLISH to every instance they know, sentinels included).
+
+Importing this module registers these commands in table.COMMANDS, after api.py's SENTINEL
+ones: main.serve imports it before it builds the Api.
 """
 
 from __future__ import annotations

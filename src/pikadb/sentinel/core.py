@@ -1,20 +1,10 @@
-"""The sentinel's state and its timer: masters, epochs, TILT, and the tick that drives it all.
+"""The sentinel's state: masters, epochs, TILT, config persistence.
 
-Like Redis Sentinel (sentinel.c, sentinelTimer), everything happens from one periodic tick,
-10-19 times a second with a random period so that sentinels started together do not stay in
-lock-step and split their votes forever. Each tick:
-
-  1. checks the clock (TILT: a tick that came more than tilt-trigger ms late, or a clock that
-     went backwards, means timings cannot be trusted; the sentinel keeps monitoring but does
-     not act for tilt-period ms);
-  2. for every master, then its replicas and sentinels: the monitoring half (reconnect links,
-     send PING / INFO / hello when due; monitor.py) and, outside TILT, the acting half (SDOWN,
-     ODOWN, start a failover, step the failover state machine, ask the other sentinels;
-     detect.py, election.py, failover.py);
-  3. runs queued scripts and reaps finished ones (events.py).
-
-Replies arrive between ticks on the links' callbacks and only update state; decisions are
-taken by the next tick. There is no task per state and nothing blocks.
+Sentinel holds what one sentinel process knows (its masters with their replicas and the other
+sentinels, the current epoch, the TILT flag, the timings) and the operations on it that the
+rest of the package shares: creating and looking up instances, resets and the address switch
+of +switch-master, events. The periodic tick that drives monitoring, detection and failover
+is timer.py (sentinel.c's sentinelTimer).
 
 Every change that must survive a restart (myid, epochs, votes, discovered replicas and
 sentinels, a new master address) is followed by flush_config(), which rewrites the config
@@ -23,17 +13,14 @@ file through config.rewrite_file.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import random
-import traceback
 from dataclasses import dataclass, fields
 
 from pikadb.glob import stringmatch
 from pikadb.log import log
 from pikadb.sentinel import config as cfg
 from pikadb.sentinel.events import NOTICE, WARNING, Events
-from pikadb.sentinel.instance import Addr, FailoverState, Flag, Instance
+from pikadb.sentinel.instance import Addr, FailoverState, Flag, Instance, InstanceError
 from pikadb.sentinel.link import mstime
 
 SIMFAILURE_CRASH_AFTER_ELECTION = 1 << 0
@@ -73,10 +60,6 @@ class Timings:
         return True
 
 
-class InstanceError(Exception):
-    """Creating an instance failed; str() is Redis's reason text."""
-
-
 class Sentinel:
     """One sentinel process's whole state."""
 
@@ -102,7 +85,7 @@ class Sentinel:
         self.simfailure_flags = 0
         self.publisher = _NoPublisher()
         self.events = Events(self._publish, self.timings, lambda: self.announce_hostnames)
-        self._stopping = False
+        self.stopping = False  # stop() was called: the timer (timer.run) ends
         for m in settings.masters.values():
             self._load_master(m)
 
@@ -369,7 +352,7 @@ class Sentinel:
         log.notice("Sentinel new configuration saved on disk")
         return True
 
-    # ---- startup ----
+    # ---- startup and shutdown ----
 
     def start(self) -> None:
         """sentinelIsRunning: pick and persist an ID on first start, announce the masters."""
@@ -380,65 +363,10 @@ class Sentinel:
         for ri in self.masters.values():
             self.emit(WARNING, "+monitor", ri, f"%@ quorum {ri.quorum}")
 
-    # ---- the timer ----
-
-    async def run(self) -> None:
-        while not self._stopping:
-            try:
-                self.tick()
-            except Exception:
-                # Keep monitoring: a sentinel that stops ticking fails silently, the worst way.
-                log.warning(f"Error in the sentinel timer: {traceback.format_exc()}")
-            # Redis changes hz to 10 + rand() % 10 on every timer call.
-            await asyncio.sleep(1.0 / (10 + random.randrange(10)))
-
     def stop(self) -> None:
-        self._stopping = True
+        self.stopping = True
         for master in self.masters.values():
             self._release(master)
-
-    def tick(self) -> None:
-        from pikadb.sentinel import detect, failover, monitor
-
-        self.check_tilt()
-        switch_to_promoted: Instance | None = None
-        for master in list(self.masters.values()):
-            self._handle_instance(master, monitor, detect, failover)
-            for slave in list(master.slaves.values()):
-                self._handle_instance(slave, monitor, detect, failover)
-            for si in list(master.sentinels.values()):
-                self._handle_instance(si, monitor, detect, failover)
-            if master.failover_state == FailoverState.UPDATE_CONFIG:
-                switch_to_promoted = master
-        if switch_to_promoted is not None:
-            failover.switch_to_promoted(self, switch_to_promoted)
-        self.events.run_pending()
-        self.events.kill_timed_out()
-
-    def _handle_instance(self, ri: Instance, monitor, detect, failover) -> None:
-        monitor.reconnect_instance(self, ri)
-        monitor.send_periodic_commands(self, ri)
-        if self.tilt:
-            if mstime() - self.tilt_start_time < self.timings.tilt_period:
-                return
-            self.tilt = False
-            self.emit(WARNING, "-tilt", None, "#tilt mode exited")
-        detect.check_subjectively_down(self, ri)
-        if ri.is_master:
-            detect.check_objectively_down(self, ri)
-            if failover.start_failover_if_needed(self, ri):
-                detect.ask_master_state_to_other_sentinels(self, ri, forced=True)
-            failover.state_machine(self, ri)
-            detect.ask_master_state_to_other_sentinels(self, ri, forced=False)
-
-    def check_tilt(self) -> None:
-        now = mstime()
-        delta = now - self.previous_time
-        if delta < 0 or delta > self.timings.tilt_trigger:
-            self.tilt = True
-            self.tilt_start_time = mstime()
-            self.emit(WARNING, "+tilt", None, "#tilt mode entered")
-        self.previous_time = mstime()
 
     def sim_failure_crash(self) -> None:
         log.warning("Sentinel CRASH because of SENTINEL simulate-failure")

@@ -1,4 +1,5 @@
-"""The failover state machine: one function per state, stepped by the sentinel's tick.
+"""The failover state machine: one function per state, stepped by the sentinel's tick
+(timer.py); a state is entered with Instance.set_failover_state.
 
 Redis Sentinel's states, with their events (sentinel.c):
 
@@ -9,9 +10,10 @@ Redis Sentinel's states, with their events (sentinel.c):
                       -failover-abort-no-good-slave
   send_slaveof_noone  MULTI / SLAVEOF NO ONE / CONFIG REWRITE / CLIENT KILL TYPE normal /
                       CLIENT KILL TYPE pubsub / EXEC to it
-  wait_promotion      until its INFO says role:master (then +promoted-slave, the master's
-                      config epoch becomes the failover epoch, clients may be told the new
-                      address) or failover-timeout -> -failover-abort-slave-timeout
+  wait_promotion      until its INFO says role:master (then, in monitor.promotion_observed,
+                      +promoted-slave, the master's config epoch becomes the failover epoch,
+                      clients may be told the new address) or failover-timeout ->
+                      -failover-abort-slave-timeout
   reconf_slaves       SLAVEOF <new master> to the other replicas, parallel-syncs at a time;
                       ends when all reachable ones are reconfigured (+failover-end) or after
                       failover-timeout (+failover-end-for-timeout, best-effort SLAVEOF to the
@@ -42,10 +44,10 @@ condition above, and, for the failover of a healthy master, select_slave's prefe
 priority, before offset) for replicas that report their link up with it: one that does not
 could only end in a fence timeout.
 
-Once the promotion is seen, the fenced old master is pointed at the new one at once with the
-same SLAVEOF transaction (+demote-old-master): its clients are disconnected, and as a
-replica it refuses writes with -READONLY, so no client can write to it again. An aborted
-fenced failover unpauses the old master.
+Once the promotion is seen (monitor.promotion_observed), the fenced old master is pointed at
+the new one at once with the same SLAVEOF transaction (+demote-old-master): its clients are
+disconnected, and as a replica it refuses writes with -READONLY, so no client can write to
+it again. An aborted fenced failover unpauses the old master.
 """
 
 from __future__ import annotations
@@ -67,16 +69,11 @@ if TYPE_CHECKING:
 S = FailoverState
 
 
-def _set_state(master: Instance, state: FailoverState) -> None:
-    master.failover_state = state
-    master.failover_state_change_time = mstime()
-
-
 # ---- starting ----
 
 
 def start_failover(s: Sentinel, master: Instance) -> None:
-    _set_state(master, S.WAIT_START)
+    master.set_failover_state(S.WAIT_START)
     master.flags |= Flag.FAILOVER_IN_PROGRESS
     s.current_epoch += 1
     master.failover_epoch = s.current_epoch
@@ -217,7 +214,7 @@ def _wait_start(s: Sentinel, master: Instance) -> None:
     s.emit(WARNING, "+elected-leader", master)
     if s.simfailure_flags & 1:  # crash-after-election
         s.sim_failure_crash()
-    _set_state(master, S.SELECT_SLAVE)
+    master.set_failover_state(S.SELECT_SLAVE)
     s.emit(WARNING, "+failover-state-select-slave", master)
 
 
@@ -231,7 +228,7 @@ def _select_slave(s: Sentinel, master: Instance) -> None:
     slave.flags |= Flag.PROMOTED
     master.promoted_slave = slave
     if _master_reachable(master):
-        _set_state(master, S.FENCE_MASTER)
+        master.set_failover_state(S.FENCE_MASTER)
         s.emit(NOTICE, "+failover-state-fence-master", master)
         _send_fence(s, master)
     else:
@@ -241,7 +238,7 @@ def _select_slave(s: Sentinel, master: Instance) -> None:
                 [master.map_command("CLIENT"), "PAUSE", str(_pause_ms(master)), "WRITE"]
             )
             master.flags |= Flag.FENCED  # so that an abort unpauses it
-        _set_state(master, S.SEND_SLAVEOF_NOONE)
+        master.set_failover_state(S.SEND_SLAVEOF_NOONE)
         s.emit(NOTICE, "+failover-state-send-slaveof-noone", slave)
 
 
@@ -311,7 +308,7 @@ def _fence_master(s: Sentinel, master: Instance) -> None:
             master,
             f"%@ #paused {_pause_ms(master)}ms offset {master.fence_offset}",
         )
-        _set_state(master, S.WAIT_FENCE_SYNC)
+        master.set_failover_state(S.WAIT_FENCE_SYNC)
         s.emit(NOTICE, "+failover-state-wait-fence-sync", slave)
         monitor.send_info(s, slave)
         return
@@ -324,7 +321,7 @@ def _fence_master(s: Sentinel, master: Instance) -> None:
         # abort) lifts it.
         if master.fence_offset == -2:
             master.flags &= ~Flag.FENCED
-        _set_state(master, S.SEND_SLAVEOF_NOONE)
+        master.set_failover_state(S.SEND_SLAVEOF_NOONE)
         s.emit(NOTICE, "+failover-state-send-slaveof-noone", slave)
 
 
@@ -337,7 +334,7 @@ def _wait_fence_sync(s: Sentinel, master: Instance) -> None:
         and slave.slave_repl_offset >= master.fence_offset
     ):
         s.emit(NOTICE, "+fence-synced", slave, f"%@ #offset {slave.slave_repl_offset}")
-        _set_state(master, S.SEND_SLAVEOF_NOONE)
+        master.set_failover_state(S.SEND_SLAVEOF_NOONE)
         s.emit(NOTICE, "+failover-state-send-slaveof-noone", slave)
         return
     if mstime() - master.failover_state_change_time > _fence_budget(master):
@@ -360,7 +357,7 @@ def _send_slaveof_noone(s: Sentinel, master: Instance) -> None:
     if not monitor.send_slaveof(s, slave, None):
         return
     s.emit(NOTICE, "+failover-state-wait-promotion", slave)
-    _set_state(master, S.WAIT_PROMOTION)
+    master.set_failover_state(S.WAIT_PROMOTION)
 
 
 def _poll_info(s: Sentinel, ri: Instance) -> None:
@@ -376,40 +373,14 @@ def _poll_info(s: Sentinel, ri: Instance) -> None:
 
 
 def _wait_promotion(s: Sentinel, master: Instance) -> None:
-    # The switch to reconf_slaves happens when INFO shows the promotion (promotion_observed).
+    # The switch to reconf_slaves happens when INFO shows the promotion
+    # (monitor.promotion_observed).
     if mstime() - master.failover_state_change_time > master.failover_timeout:
         s.emit(WARNING, "-failover-abort-slave-timeout", master)
         abort_failover(s, master)
         return
     if master.promoted_slave is not None:
         _poll_info(s, master.promoted_slave)
-
-
-def promotion_observed(s: Sentinel, master: Instance, slave: Instance) -> None:
-    """The promoted replica reports role:master: our epoch becomes the master's config
-    epoch (the other sentinels will follow it) and we reconfigure the rest."""
-    master.config_epoch = master.failover_epoch
-    _set_state(master, S.RECONF_SLAVES)
-    s.flush_config()
-    s.emit(WARNING, "+promoted-slave", slave)
-    if s.simfailure_flags & 2:  # crash-after-promotion
-        s.sim_failure_crash()
-    s.emit(WARNING, "+failover-state-reconf-slaves", master)
-    if master.flags & Flag.FENCED and monitor.send_slaveof(s, master, slave.addr, unpause=True):
-        s.emit(
-            WARNING,
-            "+demote-old-master",
-            master,
-            f"%@ #replicaof {s.announce_addr(slave.addr)} {slave.addr.port}",
-        )
-    s.events.client_reconfig(
-        master,
-        True,
-        "start",
-        (s.announce_addr(master.addr), master.addr.port),
-        (s.announce_addr(slave.addr), slave.addr.port),
-    )
-    monitor.force_hello_update(s, master)
 
 
 def _detect_end(s: Sentinel, master: Instance) -> None:
@@ -431,7 +402,7 @@ def _detect_end(s: Sentinel, master: Instance) -> None:
         s.emit(WARNING, "+failover-end-for-timeout", master)
     if not_reconfigured == 0:
         s.emit(WARNING, "+failover-end", master)
-        _set_state(master, S.UPDATE_CONFIG)
+        master.set_failover_state(S.UPDATE_CONFIG)
     if timeout:
         for slave in master.slaves.values():
             if slave.flags & (Flag.PROMOTED | Flag.RECONF_DONE | Flag.RECONF_SENT):
@@ -497,7 +468,7 @@ def abort_failover(s: Sentinel, master: Instance) -> None:
     if master.flags & Flag.FENCED:
         master.link.command([master.map_command("CLIENT"), "UNPAUSE"])
     master.flags &= ~(Flag.FAILOVER_IN_PROGRESS | Flag.FORCE_FAILOVER | Flag.FENCED)
-    _set_state(master, S.NONE)
+    master.set_failover_state(S.NONE)
     if master.promoted_slave is not None:
         master.promoted_slave.flags &= ~Flag.PROMOTED
         master.promoted_slave = None

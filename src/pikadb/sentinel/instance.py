@@ -8,7 +8,8 @@ sentinels point back to it. Flags are Redis's SRI_* bits and print with Redis's 
 skips masters flagged s_down/o_down.
 
 parse_info() reads the fields of an INFO reply the sentinel cares about; what to do with them
-(discovering replicas, noticing a promotion) is monitor.py's job.
+(discovering replicas, noticing a promotion) is monitor.py's job. InstanceError is what
+creating one (Sentinel.create_instance, create_address) raises.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from pikadb.sentinel.config import DEFAULT_FAILOVER_TIMEOUT, DEFAULT_PARALLEL_SY
 from pikadb.sentinel.link import InstanceLink, mstime
 
 DEFAULT_SLAVE_PRIORITY = 100
+
+
+class InstanceError(Exception):
+    """Creating an instance failed; str() is Redis's reason text."""
 
 
 class Flag(enum.IntFlag):
@@ -279,6 +284,11 @@ class Instance:
         return ",".join(names)
 
     # ---- master helpers ----
+
+    def set_failover_state(self, state: FailoverState) -> None:
+        """Enter a failover state; failover_state_change_time is when."""
+        self.failover_state = state
+        self.failover_state_change_time = mstime()
 
     def current_address(self) -> Addr:
         """The address clients should use: the promoted replica's once the failover reached

@@ -57,6 +57,8 @@ def _daemonize() -> None:
 
 
 async def serve(settings: cfg.SentinelSettings, path: str) -> int:
+    import pikadb.sentinel.commands  # noqa: F401  (registers the connection-level commands)
+    from pikadb.sentinel import timer
     from pikadb.sentinel.api import Api
     from pikadb.sentinel.core import Sentinel
     from pikadb.sentinel.server import SentinelServer
@@ -80,13 +82,13 @@ async def serve(settings: cfg.SentinelSettings, path: str) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal, sig.name)
-    timer = loop.create_task(sentinel.run())
+    timer_task = loop.create_task(timer.run(sentinel))
     while not done.is_set() and not api.shutdown_requested:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(done.wait(), 0.1)
-    if timer.done() and timer.exception() is not None:
-        raise timer.exception()  # type: ignore[misc]
-    timer.cancel()
+    if timer_task.done() and timer_task.exception() is not None:
+        raise timer_task.exception()  # type: ignore[misc]
+    timer_task.cancel()
     if not api.shutdown_requested:
         log.warning("User requested shutdown...")
         sentinel.flush_config()

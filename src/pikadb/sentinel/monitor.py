@@ -15,9 +15,10 @@ Per instance and tick (Redis's sentinelReconnectInstance + sentinelSendPeriodicC
 
 INFO replies update the instance (run id, role, replication fields) and drive the reactions
 Redis has there: discovering replicas (+slave), noticing the promoted replica turned master
-(failover continues to reconf_slaves), converting a replica that claims to be a master back
-(+convert-to-slave), re-pointing a replica at the wrong master (+fix-slave-config), and
-tracking replicas being reconfigured (+slave-reconf-inprog, +slave-reconf-done).
+(promotion_observed: +promoted-slave, the failover goes on to reconf_slaves), converting a
+replica that claims to be a master back (+convert-to-slave), re-pointing a replica at the
+wrong master (+fix-slave-config), and tracking replicas being reconfigured
+(+slave-reconf-inprog, +slave-reconf-done).
 Hello messages discover other sentinels (+sentinel), spread newer epochs (+new-epoch) and
 newer master configurations (+config-update-from, +switch-master).
 """
@@ -27,9 +28,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pikadb.replies import ReplyError
-from pikadb.sentinel.core import InstanceError
 from pikadb.sentinel.events import NOTICE, VERBOSE, WARNING
-from pikadb.sentinel.instance import Addr, FailoverState, Flag, Instance, parse_info
+from pikadb.sentinel.instance import Addr, FailoverState, Flag, Instance, InstanceError, parse_info
 from pikadb.sentinel.link import mstime
 
 if TYPE_CHECKING:
@@ -192,8 +192,6 @@ def send_info(s: Sentinel, ri: Instance) -> bool:
 
 def refresh_instance_info(s: Sentinel, ri: Instance, info: str) -> None:
     """sentinelRefreshInstanceInfo: the monitoring half, then (outside TILT) the acting half."""
-    from pikadb.sentinel import failover
-
     ri.info = info
     rep = parse_info(info)
     ri.master_link_down_time = 0
@@ -261,7 +259,7 @@ def refresh_instance_info(s: Sentinel, ri: Instance, info: str) -> None:
             and master.flags & Flag.FAILOVER_IN_PROGRESS
             and master.failover_state == FailoverState.WAIT_PROMOTION
         ):
-            failover.promotion_observed(s, master, ri)
+            promotion_observed(s, master, ri)
         else:
             # A replica turned master on its own: after a while, if our master looks fine,
             # make it a replica again (other sentinels may still tell us of a newer config).
@@ -312,6 +310,33 @@ def refresh_instance_info(s: Sentinel, ri: Instance, info: str) -> None:
             ri.flags &= ~Flag.RECONF_INPROG
             ri.flags |= Flag.RECONF_DONE
             s.emit(NOTICE, "+slave-reconf-done", ri)
+
+
+def promotion_observed(s: Sentinel, master: Instance, slave: Instance) -> None:
+    """The promoted replica reports role:master: our epoch becomes the master's config
+    epoch (the other sentinels will follow it) and we reconfigure the rest."""
+    master.config_epoch = master.failover_epoch
+    master.set_failover_state(FailoverState.RECONF_SLAVES)
+    s.flush_config()
+    s.emit(WARNING, "+promoted-slave", slave)
+    if s.simfailure_flags & 2:  # crash-after-promotion
+        s.sim_failure_crash()
+    s.emit(WARNING, "+failover-state-reconf-slaves", master)
+    if master.flags & Flag.FENCED and send_slaveof(s, master, slave.addr, unpause=True):
+        s.emit(
+            WARNING,
+            "+demote-old-master",
+            master,
+            f"%@ #replicaof {s.announce_addr(slave.addr)} {slave.addr.port}",
+        )
+    s.events.client_reconfig(
+        master,
+        True,
+        "start",
+        (s.announce_addr(master.addr), master.addr.port),
+        (s.announce_addr(slave.addr), slave.addr.port),
+    )
+    force_hello_update(s, master)
 
 
 def addr_equals_hostname(s: Sentinel, addr: Addr, hostname: str | None) -> bool:
