@@ -83,29 +83,57 @@ def lag_lines(reps: list[lag.LagReport], n: int) -> list[str]:
         f"== 2. Replication lag under load: redis-benchmark -t set -n {n} -c {lag.CLIENTS} "
         f"-r 100000 -P <p> on the master; probe SET every {lag.PROBE_EVERY * 1000:.0f} ms, "
         "polled on the replica",
-        f"   {'-P':>3} {'server':<6} {'master rps':>11} {'probes':>7} {'lag p50 ms':>11} "
-        f"{'p99 ms':>8} {'max ms':>8} {'unseen':>7} {'catch-up s':>11}",
+        "   (alone rps: the same load on a master without a replica; with/alone: master rps "
+        "over alone rps)",
+        f"   {'-P':>3} {'server':<6} {'master rps':>11} {'alone rps':>10} {'with/alone':>10} "
+        f"{'probes':>7} {'lag p50 ms':>11} {'p99 ms':>8} {'max ms':>8} {'unseen':>7} "
+        f"{'catch-up s':>11}",
     ]
-    by = {(r.kind, r.pipeline): r for r in reps}
+    rounds = max(1, len(reps) // max(1, len({(r.kind, r.pipeline) for r in reps})))
     for p in sorted({r.pipeline for r in reps}):
-        for kind in ("pikad", "redis"):
-            r = by.get((kind, p))
-            if r is None:
-                continue
-            out.append(
-                f"   {p:>3} {kind:<6} {_num(r.bench and r.bench.rps, ',.0f'):>11} "
-                f"{r.probes:>7} {_num(r.pct(0.5), '.2f'):>11} {_num(r.pct(0.99), '.2f'):>8} "
-                f"{_num(_max(r.lags_ms), '.2f'):>8} {r.unseen:>7} {_num(r.catchup_s, '.2f'):>11}"
-            )
-        pk, rd = by.get(("pikad", p)), by.get(("redis", p))
-        if pk and rd:
-            out.append(
-                f"   {p:>3} {'ratio':<6} "
-                f"{_ratio(pk.bench and pk.bench.rps, rd.bench and rd.bench.rps):>11} {'':>7} "
-                f"{_ratio(pk.pct(0.5), rd.pct(0.5)):>11} {_ratio(pk.pct(0.99), rd.pct(0.99)):>8} "
-                f"{_ratio(_max(pk.lags_ms), _max(rd.lags_ms)):>8}   (pikad/redis)"
-            )
+        for i in range(rounds):
+            by = {}
+            for r in reps:
+                if r.pipeline == p:
+                    by.setdefault(r.kind, []).append(r)
+            for kind in ("pikad", "redis"):
+                runs = by.get(kind, [])
+                if i >= len(runs):
+                    continue
+                r = runs[i]
+                out.append(
+                    f"   {p:>3} {kind:<6} {_num(r.bench and r.bench.rps, ',.0f'):>11} "
+                    f"{_num(r.alone and r.alone.rps, ',.0f'):>10} "
+                    f"{_num(r.with_replica_ratio, '.2f'):>10} "
+                    f"{r.probes:>7} {_num(r.pct(0.5), '.2f'):>11} {_num(r.pct(0.99), '.2f'):>8} "
+                    f"{_num(_max(r.lags_ms), '.2f'):>8} {r.unseen:>7} "
+                    f"{_num(r.catchup_s, '.2f'):>11}"
+                )
+            pk, rd = by.get("pikad", []), by.get("redis", [])
+            if i < len(pk) and i < len(rd):
+                a, b = pk[i], rd[i]
+                out.append(
+                    f"   {p:>3} {'ratio':<6} "
+                    f"{_ratio(a.bench and a.bench.rps, b.bench and b.bench.rps):>11} "
+                    f"{'':>10} {'':>10} {'':>7} "
+                    f"{_ratio(a.pct(0.5), b.pct(0.5)):>11} {_ratio(a.pct(0.99), b.pct(0.99)):>8} "
+                    f"{_ratio(_max(a.lags_ms), _max(b.lags_ms)):>8}   (pikad/redis)"
+                )
+        if rounds > 1:
+            for kind in ("pikad", "redis"):
+                runs = [r for r in reps if r.kind == kind and r.pipeline == p]
+                if runs:
+                    out.append(
+                        f"   {p:>3} {kind:<6} median of {len(runs)} rounds: lag p99 "
+                        f"{_num(_median([r.pct(0.99) for r in runs]), '.2f')} ms, with/alone "
+                        f"{_num(_median([r.with_replica_ratio for r in runs]), '.2f')}"
+                    )
     return out
+
+
+def _median(xs: list[float | None]) -> float | None:
+    vals = sorted(x for x in xs if x is not None and not math.isnan(x))
+    return vals[len(vals) // 2] if vals else None
 
 
 def syncmode_lines(rows: list[syncmode.SyncModeRow], n: int) -> list[str]:
@@ -154,6 +182,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--lag-n", type=int, help="SETs of the lag run's redis-benchmark")
     ap.add_argument("--lag-pipelines", default="1,16", help="lag runs' -P values")
     ap.add_argument("--lag-max-seconds", type=float, default=120.0, help="probe at most this")
+    ap.add_argument("--lag-rounds", type=int, default=1, help="lag runs per -P (interleaved)")
     ap.add_argument("--sync-n", type=int, help="SETs per sync-mode redis-benchmark run")
     ap.add_argument("--pipelines", default="1,16", help="sync-mode runs' -P values")
     ap.add_argument("--timeout", type=float, default=600.0, help="bound of loading, full sync")
@@ -205,6 +234,7 @@ def _run(args: argparse.Namespace) -> None:
             reps = [
                 lag.probe(servers, kind, args.lag_n, p, args.lag_max_seconds)
                 for p in _ints(args.lag_pipelines)
+                for _round in range(args.lag_rounds)
                 for kind in ("pikad", "redis")
             ]
             print("\n".join(["", *lag_lines(reps, args.lag_n)]), flush=True)

@@ -9,6 +9,9 @@ thread (a slow replica read does not delay the next probe; a slow master SET doe
 are then written as fast as the master answers). Probing stops when redis-benchmark ends
 or after max_seconds; probes still unseen then get DRAIN s more. Catch-up is the time from the end of the load until the replica's
 slave_repl_offset equals the master's master_repl_offset.
+
+Beside each run, the same redis-benchmark against a master of the same kind without a
+replica (alone): what attaching a replica costs the master's SET throughput.
 """
 
 from __future__ import annotations
@@ -37,6 +40,13 @@ class LagReport:
     unseen: int = 0
     probe_seconds: float = 0.0
     catchup_s: float | None = None
+    alone: Result | None = None  # the same load on a master without a replica
+
+    @property
+    def with_replica_ratio(self) -> float | None:
+        if self.bench is None or self.alone is None or not self.alone.rps:
+            return None
+        return self.bench.rps / self.alone.rps
 
     def pct(self, q: float) -> float:
         s = sorted(self.lags_ms)
@@ -91,9 +101,19 @@ class _Writer(threading.Thread):
             return when - self.pending.pop(key)
 
 
+def alone(servers: Servers, kind: str, n: int, pipeline: int) -> Result:
+    """The lag run's redis-benchmark on a master of this kind without a replica."""
+    master = servers.start(kind, "alone")
+    try:
+        return run_benchmark(master.port, "set", n, CLIENTS, pipeline)
+    finally:
+        servers.stop(master)
+
+
 def probe(servers: Servers, kind: str, n: int, pipeline: int, max_seconds: float) -> LagReport:
-    master, replica = pair(servers, kind)
     rep = LagReport(kind, pipeline)
+    rep.alone = alone(servers, kind, n, pipeline)
+    master, replica = pair(servers, kind)
     r = replica.client()
     writer = _Writer(master, rep)
     out: list[Result | BaseException] = []
