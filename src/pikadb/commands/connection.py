@@ -5,14 +5,37 @@ from __future__ import annotations
 import hmac
 import re
 from time import time_ns
+from typing import Any
 
 from pikadb import errors
 from pikadb.commands.args import int32_arg, int_arg
-from pikadb.commands.table import COMMANDS, command, container
+from pikadb.commands.table import COMMANDS, Route, command, container
 from pikadb.commands.transactions import discard
 from pikadb.errors import CommandError
-from pikadb.protocol import OK, PONG, Status, Verbatim
+from pikadb.protocol import OK, PONG, ErrorReply, Status, Verbatim
 from pikadb.replication.syncmode import PAUSE_ALL, PAUSE_WRITE
+from pikadb.replies import ReplyError
+
+# ---- several workers: the workers' replies as one (Route.MERGE) ----
+
+
+def merge_client_list(parts: list[Any]) -> Any:
+    """CLIENT LIST: every worker's clients, by id as Redis lists them."""
+    lines = [ln for p in parts for ln in p.decode("utf-8", "replace").splitlines() if ln]
+    lines.sort(key=lambda ln: int(ln[3 : ln.index(" ")]) if ln.startswith("id=") else 0)
+    return Verbatim("".join(ln + "\n" for ln in lines))
+
+
+def merge_client_kill(parts: list[Any]) -> Any:
+    """CLIENT KILL: the filter form counts kills everywhere; the old addr form succeeds
+    where the client is."""
+    if all(isinstance(p, int) for p in parts):
+        return sum(parts)
+    for p in parts:
+        if p == "OK":
+            return Status("OK")
+    return ErrorReply(str(next(p for p in parts if isinstance(p, ReplyError))))
+
 
 _NAME_OK = re.compile(rb"^[!-~]*$")  # Redis: printable, no spaces (chars '!'..'~')
 
@@ -34,7 +57,7 @@ def len_dbs(c) -> int:
     return c.server.config.get_int("databases")
 
 
-@command("ping", arity=-1, flags="fast", group="connection")
+@command("ping", arity=-1, flags="fast", group="connection", traits="overtakes")
 def ping(c, argv):
     """PING [message]"""
     if len(argv) > 2:
@@ -45,14 +68,18 @@ def ping(c, argv):
     return PONG if len(argv) == 1 else argv[1]
 
 
-@command("echo", arity=2, flags="loading stale fast", group="connection")
+@command("echo", arity=2, flags="loading stale fast", group="connection", traits="overtakes")
 def echo(c, argv):
     """ECHO message"""
     return argv[1]
 
 
 @command(
-    "quit", arity=-1, flags="fast stale noscript loading allow_busy no_auth", group="connection"
+    "quit",
+    arity=-1,
+    flags="fast stale noscript loading allow_busy no_auth",
+    group="connection",
+    traits="not-queued not-pipelined tx-local",
 )
 def quit_(c, argv):
     """QUIT"""
@@ -60,7 +87,13 @@ def quit_(c, argv):
     return OK
 
 
-@command("select", arity=2, flags="fast stale loading", group="connection")
+@command(
+    "select",
+    arity=2,
+    flags="fast stale loading",
+    group="connection",
+    traits="client-state overtakes",
+)
 def select(c, argv):
     """SELECT index"""
     n = parse_db_index(c, argv[1])
@@ -69,7 +102,7 @@ def select(c, argv):
     return OK
 
 
-@command("swapdb", arity=3, flags="write fast", group="server", route="all")
+@command("swapdb", arity=3, flags="write fast", group="server", route=Route.ALL)
 def swapdb(c, argv):
     """SWAPDB index1 index2"""
     a = parse_db_index(c, argv[1], "ERR invalid first DB index")
@@ -91,7 +124,11 @@ def _check_password(c, user: bytes, password: bytes) -> None:
 
 
 @command(
-    "auth", arity=-2, flags="fast stale loading noscript no_auth allow_busy", group="connection"
+    "auth",
+    arity=-2,
+    flags="fast stale loading noscript no_auth allow_busy",
+    group="connection",
+    traits="client-state",
 )
 def auth(c, argv):
     """AUTH [username] password"""
@@ -112,7 +149,11 @@ def auth(c, argv):
 
 
 @command(
-    "hello", arity=-1, flags="fast stale loading noscript no_auth allow_busy", group="connection"
+    "hello",
+    arity=-1,
+    flags="fast stale loading noscript no_auth allow_busy",
+    group="connection",
+    traits="client-state",
 )
 def hello(c, argv):
     """HELLO [protover [AUTH username password] [SETNAME clientname]]"""
@@ -165,7 +206,11 @@ def hello(c, argv):
 
 
 @command(
-    "reset", arity=1, flags="fast stale loading noscript no_auth allow_busy", group="connection"
+    "reset",
+    arity=1,
+    flags="fast stale loading noscript no_auth allow_busy",
+    group="connection",
+    traits="not-queued not-pipelined tx-local",
 )
 def reset(c, argv):
     """RESET"""
@@ -199,7 +244,13 @@ def client_id(c, argv):
     return c.id
 
 
-@command("client|setname", arity=3, flags="noscript loading stale", group="connection")
+@command(
+    "client|setname",
+    arity=3,
+    flags="noscript loading stale",
+    group="connection",
+    traits="client-state",
+)
 def client_setname(c, argv):
     """CLIENT SETNAME connection-name"""
     _validate_name(argv[2])
@@ -233,7 +284,8 @@ _TYPES = {
     arity=-2,
     flags="admin noscript loading stale",
     group="connection",
-    route="client-list",
+    route=Route.MERGE,
+    merge=merge_client_list,
 )
 def client_list(c, argv):
     """CLIENT LIST [TYPE normal|master|replica|pubsub] [ID client-id [client-id ...]]"""
@@ -263,7 +315,8 @@ def client_list(c, argv):
     arity=-3,
     flags="admin noscript loading stale",
     group="connection",
-    route="client-kill",
+    route=Route.CLIENT_KILL,
+    merge=merge_client_kill,
 )
 def client_kill(c, argv):
     """CLIENT KILL ip:port | CLIENT KILL [ID id] [TYPE type] [USER user] [ADDR ip:port]
@@ -350,7 +403,7 @@ def timeout_ms_arg(raw: bytes) -> int:
     arity=-3,
     flags="admin noscript loading stale",
     group="connection",
-    route="all",
+    route=Route.ALL,
 )
 def client_pause(c, argv):
     """CLIENT PAUSE timeout [WRITE|ALL]"""
@@ -371,7 +424,7 @@ def client_pause(c, argv):
     arity=2,
     flags="admin noscript loading stale",
     group="connection",
-    route="all",
+    route=Route.ALL,
 )
 def client_unpause(c, argv):
     """CLIENT UNPAUSE"""

@@ -70,7 +70,14 @@ def pfadd(c, argv):
     return edit_string(c.db, argv[1], _now(), add)
 
 
-@command("pfcount", arity=-2, flags="readonly", keys=(1, -1, 1), group="hyperloglog")
+@command(
+    "pfcount",
+    arity=-2,
+    flags="readonly",
+    keys=(1, -1, 1),
+    group="hyperloglog",
+    traits="may-replicate",
+)
 def pfcount(c, argv):
     """PFCOUNT key [key ...]"""
     now = _now()

@@ -11,8 +11,9 @@ from time import time_ns
 
 from pikadb import errors
 from pikadb.commands.args import ArgCursor, int32_arg, int_arg, syntax_error
+from pikadb.commands.merge import merge_random
 from pikadb.commands.sliced import in_slices
-from pikadb.commands.table import command, container
+from pikadb.commands.table import Route, command, container
 from pikadb.errors import CommandError
 from pikadb.keycodec import T_STRING
 from pikadb.protocol import OK, Status
@@ -38,20 +39,22 @@ def _other_db(c, arg: bytes):
 # ---- DEL / UNLINK / EXISTS / TYPE / TOUCH ----
 
 
-@command("del", arity=-2, flags="write", keys=(1, -1, 1), group="generic", route="sum")
+@command("del", arity=-2, flags="write", keys=(1, -1, 1), group="generic", route=Route.SUM)
 def del_(c, argv):
     """DEL key [key ...]"""
     return c.db.delete(argv[1:], _now())
 
 
-@command("unlink", arity=-2, flags="write fast", keys=(1, -1, 1), group="generic", route="sum")
+@command("unlink", arity=-2, flags="write fast", keys=(1, -1, 1), group="generic", route=Route.SUM)
 def unlink(c, argv):
     """UNLINK key [key ...]"""
     # A delete is already O(1) per key (big collections become garbage for the reclaimer).
     return c.db.delete(argv[1:], _now())
 
 
-@command("exists", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="generic", route="sum")
+@command(
+    "exists", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="generic", route=Route.SUM
+)
 def exists(c, argv):
     """EXISTS key [key ...]"""
     return c.db.exists(argv[1:], _now())
@@ -63,7 +66,9 @@ def type_(c, argv):
     return Status(c.db.type_name(argv[1], _now()))
 
 
-@command("touch", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="generic", route="sum")
+@command(
+    "touch", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="generic", route=Route.SUM
+)
 def touch(c, argv):
     """TOUCH key [key ...]"""
     return c.db.touch(argv[1:], _now())
@@ -116,7 +121,7 @@ def move(c, argv):
 # ---- KEYS / SCAN / RANDOMKEY ----
 
 
-@command("keys", arity=2, flags="readonly", group="generic", route="concat")
+@command("keys", arity=2, flags="readonly", group="generic", route=Route.CONCAT)
 def keys(c, argv):
     """KEYS pattern"""
     return in_slices(c, c.db.keys_in_steps(argv[1], _now()))
@@ -140,7 +145,7 @@ def parse_cursor(arg: bytes) -> int:
     return (-v) & ULONG_MAX if neg else v
 
 
-@command("scan", arity=-2, flags="readonly", group="generic", route="scan")
+@command("scan", arity=-2, flags="readonly", group="generic", route=Route.SCAN)
 def scan(c, argv):
     """SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]"""
     cursor = parse_cursor(argv[1])
@@ -171,7 +176,9 @@ def scan(c, argv):
     return [str(nxt).encode(), found]
 
 
-@command("randomkey", arity=1, flags="readonly", group="generic", route="random")
+@command(
+    "randomkey", arity=1, flags="readonly", group="generic", route=Route.MERGE, merge=merge_random
+)
 def randomkey(c, argv):
     """RANDOMKEY"""
     return c.db.randomkey(_now())

@@ -9,8 +9,38 @@ HISTOGRAM are not implemented: they answer Redis's unknown-subcommand error.
 
 from __future__ import annotations
 
-from pikadb.commands.table import command, container
+from typing import Any
+
+from pikadb.commands.merge import merge_max
+from pikadb.commands.table import Route, command, container
 from pikadb.protocol import Status
+
+# ---- several workers: the workers' replies as one (Route.MERGE) ----
+
+
+def merge_latency_latest(parts: list[Any]) -> Any:
+    """LATENCY LATEST of every worker: per event the newest sample and the highest max."""
+    by: dict[bytes, list[Any]] = {}
+    for p in parts:
+        for event, t, ms, top in p:
+            have = by.get(event)
+            if have is None:
+                by[event] = [event, t, ms, top]
+                continue
+            if (t, ms) > (have[1], have[2]):
+                have[1], have[2] = t, ms
+            have[3] = max(have[3], top)
+    return list(by.values())
+
+
+def merge_latency_history(parts: list[Any]) -> Any:
+    """LATENCY HISTORY of every worker: one sample per second, the worst."""
+    by: dict[int, int] = {}
+    for p in parts:
+        for t, ms in p:
+            by[t] = max(ms, by.get(t, 0))
+    return [[t, by[t]] for t in sorted(by)][-160:]
+
 
 container("latency", group="server")
 
@@ -24,7 +54,8 @@ def _name(raw: bytes) -> str:
     arity=2,
     flags="admin noscript loading stale",
     group="server",
-    route="latency-latest",
+    route=Route.MERGE,
+    merge=merge_latency_latest,
 )
 def latency_latest(c, argv):
     """LATENCY LATEST"""
@@ -40,7 +71,8 @@ def latency_latest(c, argv):
     arity=3,
     flags="admin noscript loading stale",
     group="server",
-    route="latency-history",
+    route=Route.MERGE,
+    merge=merge_latency_history,
 )
 def latency_history(c, argv):
     """LATENCY HISTORY event"""
@@ -55,7 +87,8 @@ def latency_history(c, argv):
     arity=-2,
     flags="admin noscript loading stale",
     group="server",
-    route="max",
+    route=Route.MERGE,
+    merge=merge_max,
 )
 def latency_reset(c, argv):
     """LATENCY RESET [event [event ...]]"""

@@ -15,7 +15,7 @@ from time import time_ns
 from pikadb import errors
 from pikadb.commands import connection as _connection  # noqa: F401  (declares CLIENT)
 from pikadb.commands.args import int_arg, parse_int, syntax_error
-from pikadb.commands.table import command
+from pikadb.commands.table import Route, command
 from pikadb.errors import CommandError, WrongTypeError
 from pikadb.keycodec import T_LIST
 from pikadb.protocol import NULL_ARRAY, OK, parse_ld
@@ -379,7 +379,7 @@ def brpoplpush(c, argv):
     arity=-3,
     flags="admin noscript loading stale",
     group="connection",
-    route="client-id",
+    route=Route.CLIENT_ID,
 )
 def client_unblock(c, argv):
     """CLIENT UNBLOCK client-id [TIMEOUT|ERROR]"""

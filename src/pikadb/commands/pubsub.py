@@ -9,20 +9,51 @@ Command.allowed_in_subscribe, set below for Redis's list.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pikadb import errors
 from pikadb.commands import connection as _connection  # noqa: F401  (PING, QUIT, RESET)
-from pikadb.commands.table import COMMANDS, command, container
+from pikadb.commands.merge import merge_distinct
+from pikadb.commands.table import COMMANDS, Route, command, container
 from pikadb.protocol import RawReply, Status
 
+# ---- several workers: the workers' replies as one (Route.MERGE) ----
 
-@command("subscribe", arity=-2, flags="pubsub noscript loading stale", group="pubsub")
+
+def merge_numsub(parts: list[Any]) -> Any:
+    """PUBSUB NUMSUB: channel, count pairs summed over workers, in the asked order."""
+    out = list(parts[0])
+    for p in parts[1:]:
+        for i in range(1, len(out), 2):
+            out[i] += p[i]
+    return out
+
+
+def merge_numpat(parts: list[Any]) -> Any:
+    """PUBSUB NUMPAT: patterns subscribed anywhere, each once (the pieces list theirs)."""
+    return len({p for part in parts for p in part})
+
+
+@command(
+    "subscribe",
+    arity=-2,
+    flags="pubsub noscript loading stale",
+    group="pubsub",
+    traits="client-state",
+)
 def subscribe(c, argv):
     """SUBSCRIBE channel [channel ...]"""
     ps = c.server.pubsub
     return RawReply(ps.subscribe(c, ps.channels, argv[1:]))
 
 
-@command("psubscribe", arity=-2, flags="pubsub noscript loading stale", group="pubsub")
+@command(
+    "psubscribe",
+    arity=-2,
+    flags="pubsub noscript loading stale",
+    group="pubsub",
+    traits="client-state",
+)
 def psubscribe(c, argv):
     """PSUBSCRIBE pattern [pattern ...]"""
     ps = c.server.pubsub
@@ -35,7 +66,8 @@ def psubscribe(c, argv):
     flags="pubsub noscript loading stale",
     keys=(1, -1, 1),
     group="pubsub",
-    route="here",
+    route=Route.HERE,
+    traits="client-state",
 )
 def ssubscribe(c, argv):
     """SSUBSCRIBE shardchannel [shardchannel ...]"""
@@ -43,14 +75,26 @@ def ssubscribe(c, argv):
     return RawReply(ps.subscribe(c, ps.shard, argv[1:]))
 
 
-@command("unsubscribe", arity=-1, flags="pubsub noscript loading stale", group="pubsub")
+@command(
+    "unsubscribe",
+    arity=-1,
+    flags="pubsub noscript loading stale",
+    group="pubsub",
+    traits="client-state",
+)
 def unsubscribe(c, argv):
     """UNSUBSCRIBE [channel [channel ...]]"""
     ps = c.server.pubsub
     return RawReply(ps.unsubscribe(c, ps.channels, argv[1:]))
 
 
-@command("punsubscribe", arity=-1, flags="pubsub noscript loading stale", group="pubsub")
+@command(
+    "punsubscribe",
+    arity=-1,
+    flags="pubsub noscript loading stale",
+    group="pubsub",
+    traits="client-state",
+)
 def punsubscribe(c, argv):
     """PUNSUBSCRIBE [pattern [pattern ...]]"""
     ps = c.server.pubsub
@@ -63,7 +107,8 @@ def punsubscribe(c, argv):
     flags="pubsub noscript loading stale",
     keys=(1, -1, 1),
     group="pubsub",
-    route="here",
+    route=Route.HERE,
+    traits="client-state",
 )
 def sunsubscribe(c, argv):
     """SUNSUBSCRIBE [shardchannel [shardchannel ...]]"""
@@ -71,7 +116,14 @@ def sunsubscribe(c, argv):
     return RawReply(ps.unsubscribe(c, ps.shard, argv[1:]))
 
 
-@command("publish", arity=3, flags="pubsub loading stale fast", group="pubsub", route="publish")
+@command(
+    "publish",
+    arity=3,
+    flags="pubsub loading stale fast",
+    group="pubsub",
+    route=Route.PUBLISH,
+    traits="may-replicate",
+)
 def publish(c, argv):
     """PUBLISH channel message"""
     return c.server.pubsub.publish(argv[1], argv[2])
@@ -83,7 +135,8 @@ def publish(c, argv):
     flags="pubsub loading stale fast",
     keys=(1, 1, 1),
     group="pubsub",
-    route="publish",
+    route=Route.PUBLISH,
+    traits="may-replicate",
 )
 def spublish(c, argv):
     """SPUBLISH shardchannel message"""
@@ -103,7 +156,12 @@ def _pattern_arg(argv: list[bytes]) -> bytes | None:
 
 
 @command(
-    "pubsub|channels", arity=-2, flags="pubsub loading stale", group="pubsub", route="distinct"
+    "pubsub|channels",
+    arity=-2,
+    flags="pubsub loading stale",
+    group="pubsub",
+    route=Route.MERGE,
+    merge=merge_distinct,
 )
 def pubsub_channels(c, argv):
     """PUBSUB CHANNELS [pattern]"""
@@ -112,7 +170,12 @@ def pubsub_channels(c, argv):
 
 
 @command(
-    "pubsub|shardchannels", arity=-2, flags="pubsub loading stale", group="pubsub", route="distinct"
+    "pubsub|shardchannels",
+    arity=-2,
+    flags="pubsub loading stale",
+    group="pubsub",
+    route=Route.MERGE,
+    merge=merge_distinct,
 )
 def pubsub_shardchannels(c, argv):
     """PUBSUB SHARDCHANNELS [pattern]"""
@@ -120,7 +183,14 @@ def pubsub_shardchannels(c, argv):
     return ps.active(ps.shard, _pattern_arg(argv))
 
 
-@command("pubsub|numsub", arity=-2, flags="pubsub loading stale", group="pubsub", route="numsub")
+@command(
+    "pubsub|numsub",
+    arity=-2,
+    flags="pubsub loading stale",
+    group="pubsub",
+    route=Route.MERGE,
+    merge=merge_numsub,
+)
 def pubsub_numsub(c, argv):
     """PUBSUB NUMSUB [channel [channel ...]]"""
     ps = c.server.pubsub
@@ -128,7 +198,12 @@ def pubsub_numsub(c, argv):
 
 
 @command(
-    "pubsub|shardnumsub", arity=-2, flags="pubsub loading stale", group="pubsub", route="numsub"
+    "pubsub|shardnumsub",
+    arity=-2,
+    flags="pubsub loading stale",
+    group="pubsub",
+    route=Route.MERGE,
+    merge=merge_numsub,
 )
 def pubsub_shardnumsub(c, argv):
     """PUBSUB SHARDNUMSUB [shardchannel [shardchannel ...]]"""
@@ -136,7 +211,14 @@ def pubsub_shardnumsub(c, argv):
     return ps.numsub(ps.shard, argv[2:])
 
 
-@command("pubsub|numpat", arity=2, flags="pubsub loading stale", group="pubsub", route="numpat")
+@command(
+    "pubsub|numpat",
+    arity=2,
+    flags="pubsub loading stale",
+    group="pubsub",
+    route=Route.MERGE,
+    merge=merge_numpat,
+)
 def pubsub_numpat(c, argv):
     """PUBSUB NUMPAT"""
     if c.quiet:  # one worker's piece (server/routing.py): its patterns, counted once

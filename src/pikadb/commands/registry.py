@@ -10,7 +10,7 @@ import pkgutil
 import pikadb.commands as _package
 from pikadb.commands.table import COMMANDS
 
-_NOT_FAMILIES = {"args", "context", "registry", "sliced", "table"}
+_NOT_FAMILIES = {"args", "context", "info_merge", "merge", "registry", "sliced", "table"}
 
 for _info in sorted(pkgutil.iter_modules(_package.__path__), key=lambda m: m.name):
     if _info.name not in _NOT_FAMILIES and not _info.name.startswith("_"):

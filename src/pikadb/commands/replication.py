@@ -9,14 +9,40 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from pikadb import errors
 from pikadb.commands.args import int_arg
-from pikadb.commands.table import command
+from pikadb.commands.merge import to_reply
+from pikadb.commands.table import Route, command
 from pikadb.errors import CommandError
 from pikadb.log import log
 from pikadb.protocol import OK, RawReply, Status
 from pikadb.replication.fullsync import start_full_sync
+
+# ---- several workers: the workers' replies as one (Route.MERGE) ----
+
+
+_LINK_STATES = ("connect", "connecting", "sync", "connected")  # the worst one wins
+
+
+def merge_role(parts: list[Any]) -> Any:
+    """ROLE: offsets summed over the workers' shards, a replica's links as one."""
+    kinds = {p[0] for p in parts}
+    if kinds == {b"master"}:
+        replicas: dict[tuple[bytes, bytes], int] = {}
+        for p in parts:
+            for ip, port, off in p[2]:
+                replicas[(ip, port)] = replicas.get((ip, port), 0) + int(off)
+        rows = [[ip, port, b"%d" % off] for (ip, port), off in replicas.items()]
+        return [b"master", sum(p[1] for p in parts), rows]
+    if kinds == {b"slave"}:
+        states = {p[3].decode() for p in parts}
+        state = next(s for s in _LINK_STATES if s in states)
+        offset = -1 if any(p[4] == -1 for p in parts) else sum(p[4] for p in parts)
+        return [b"slave", parts[0][1], parts[0][2], state.encode(), offset]
+    return to_reply(parts[0])  # a REPLICAOF reaching the workers one after the other
+
 
 NO_REPLY = RawReply(b"")
 _ALREADY = Status("OK Already connected to specified master")
@@ -50,7 +76,7 @@ def _replicaof(c, argv):
     arity=3,
     flags="admin noscript stale no_async_loading",
     group="server",
-    route="all",
+    route=Route.ALL,
 )
 def replicaof(c, argv):
     """REPLICAOF host port | NO ONE"""
@@ -62,14 +88,21 @@ def replicaof(c, argv):
     arity=3,
     flags="admin noscript stale no_async_loading",
     group="server",
-    route="all",
+    route=Route.ALL,
 )
 def slaveof(c, argv):
     """SLAVEOF host port | NO ONE"""
     return _replicaof(c, argv)
 
 
-@command("role", arity=1, flags="noscript loading stale fast", group="server", route="role")
+@command(
+    "role",
+    arity=1,
+    flags="noscript loading stale fast",
+    group="server",
+    route=Route.MERGE,
+    merge=merge_role,
+)
 def role(c, argv):
     """ROLE"""
     server = c.server
@@ -302,7 +335,7 @@ def replication_info(server) -> list[str]:
 # ---- WAIT (replication/syncmode.py) ----
 
 
-@command("wait", arity=3, flags="noscript", group="connection", route="wait")
+@command("wait", arity=3, flags="noscript", group="connection", route=Route.WAIT)
 def wait(c, argv):
     """WAIT numreplicas timeout"""
     from pikadb.commands.connection import timeout_ms_arg

@@ -10,7 +10,9 @@ import sys
 import time
 
 from pikadb import __version__, errors
-from pikadb.commands.table import COMMANDS, FLAG_ORDER, Command, command, container, lookup
+from pikadb.commands.info_merge import merge_info
+from pikadb.commands.merge import merge_sum
+from pikadb.commands.table import COMMANDS, FLAG_ORDER, Command, Route, command, container, lookup
 from pikadb.config import ConfigSetError
 from pikadb.errors import CommandError
 from pikadb.protocol import OK, RawReply, Status, Verbatim
@@ -21,7 +23,9 @@ NO_REPLY = RawReply(b"")
 # ---- DBSIZE / FLUSHDB / FLUSHALL / TIME / LASTSAVE ----
 
 
-@command("dbsize", arity=1, flags="readonly fast", group="server", route="sum")
+@command(
+    "dbsize", arity=1, flags="readonly fast", group="server", route=Route.MERGE, merge=merge_sum
+)
 def dbsize(c, argv):
     """DBSIZE"""
     return c.server.engine.dbsize(c.dbindex)
@@ -32,7 +36,7 @@ def _flush_mode(argv: list[bytes]) -> None:
         raise CommandError(errors.SYNTAX)
 
 
-@command("flushdb", arity=-1, flags="write", group="server", route="all")
+@command("flushdb", arity=-1, flags="write", group="server", route=Route.ALL)
 def flushdb(c, argv):
     """FLUSHDB [ASYNC|SYNC]"""
     _flush_mode(argv)
@@ -41,7 +45,7 @@ def flushdb(c, argv):
     return OK
 
 
-@command("flushall", arity=-1, flags="write", group="server", route="all")
+@command("flushall", arity=-1, flags="write", group="server", route=Route.ALL)
 def flushall(c, argv):
     """FLUSHALL [ASYNC|SYNC]"""
     _flush_mode(argv)
@@ -89,7 +93,9 @@ def shutdown(c, argv):
 # ---- MONITOR ----
 
 
-@command("monitor", arity=1, flags="admin noscript loading stale", group="server", route="monitor")
+@command(
+    "monitor", arity=1, flags="admin noscript loading stale", group="server", route=Route.MONITOR
+)
 def monitor(c, argv):
     """MONITOR"""
     if not c.monitor:
@@ -111,7 +117,7 @@ def _debug_allowed(c) -> None:
     )
 
 
-@command("debug", arity=-2, flags="admin noscript loading stale", group="server", route="debug")
+@command("debug", arity=-2, flags="admin noscript loading stale", group="server", route=Route.DEBUG)
 def debug(c, argv):
     """DEBUG SLEEP seconds | SET-ACTIVE-EXPIRE 0|1 | DIGEST | DIGEST-VALUE key [key ...] | HELP"""
     _debug_allowed(c)
@@ -161,7 +167,7 @@ def debug(c, argv):
 container("slowlog", group="server")
 
 
-@command("slowlog|get", arity=-2, flags="admin loading stale", group="server", route="slowlog")
+@command("slowlog|get", arity=-2, flags="admin loading stale", group="server", route=Route.SLOWLOG)
 def slowlog_get(c, argv):
     """SLOWLOG GET [count]"""
     entries = list(c.server.slowlog.entries)
@@ -182,13 +188,13 @@ def slowlog_get(c, argv):
     return [[e.id, e.time, e.duration_us, e.argv, e.peer, e.name] for e in entries]
 
 
-@command("slowlog|len", arity=2, flags="admin loading stale", group="server", route="slowlog")
+@command("slowlog|len", arity=2, flags="admin loading stale", group="server", route=Route.SLOWLOG)
 def slowlog_len(c, argv):
     """SLOWLOG LEN"""
     return len(c.server.slowlog.entries)
 
 
-@command("slowlog|reset", arity=2, flags="admin loading stale", group="server", route="all")
+@command("slowlog|reset", arity=2, flags="admin loading stale", group="server", route=Route.ALL)
 def slowlog_reset(c, argv):
     """SLOWLOG RESET"""
     c.server.slowlog.reset()
@@ -232,7 +238,9 @@ def _config_value(c, name: str, value: str) -> str:
     return value
 
 
-@command("config|set", arity=-4, flags="admin noscript loading stale", group="server", route="all")
+@command(
+    "config|set", arity=-4, flags="admin noscript loading stale", group="server", route=Route.ALL
+)
 def config_set(c, argv):
     """CONFIG SET parameter value [parameter value ...]"""
     if len(argv) % 2 != 0:
@@ -265,7 +273,7 @@ def config_rewrite(c, argv):
     arity=2,
     flags="admin noscript loading stale",
     group="server",
-    route="all",
+    route=Route.ALL,
 )
 def config_resetstat(c, argv):
     """CONFIG RESETSTAT"""
@@ -722,7 +730,9 @@ def info_text(c, requested: list[bytes]) -> str:
     return "\r\n".join(parts)
 
 
-@command("info", arity=-1, flags="loading stale", group="server", route="info")
+@command(
+    "info", arity=-1, flags="loading stale", group="server", route=Route.MERGE, merge=merge_info
+)
 def info(c, argv):
     """INFO [section [section ...]]"""
     return Verbatim(info_text(c, argv[1:]))

@@ -13,7 +13,7 @@ from time import time_ns
 
 from pikadb import errors
 from pikadb.commands.args import ArgCursor, int_arg, options, parse_options, syntax_error
-from pikadb.commands.table import command
+from pikadb.commands.table import Route, command
 from pikadb.errors import CommandError
 from pikadb.keycodec import ENC_RAW, T_STRING
 from pikadb.protocol import OK, ld_add
@@ -178,7 +178,9 @@ def getex(c, argv):
     return value
 
 
-@command("mget", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="string", route="gather")
+@command(
+    "mget", arity=-2, flags="readonly fast", keys=(1, -1, 1), group="string", route=Route.GATHER
+)
 def mget(c, argv):
     """MGET key [key ...]"""
     return c.db.mget(argv[1:], time_ns() // 1_000_000)
@@ -190,7 +192,9 @@ def _pairs(argv: list[bytes]) -> list[tuple[bytes, bytes]]:
     return list(zip(argv[1::2], argv[2::2], strict=True))
 
 
-@command("mset", arity=-3, flags="write denyoom", keys=(1, -1, 2), group="string", route="pairs")
+@command(
+    "mset", arity=-3, flags="write denyoom", keys=(1, -1, 2), group="string", route=Route.PAIRS
+)
 def mset(c, argv):
     """MSET key value [key value ...]"""
     c.db.mset(_pairs(argv), time_ns() // 1_000_000)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 # Closed vocabulary (Redis 7.0 command flags), in Redis's order (server.h CMD_* bits), which
@@ -47,7 +48,47 @@ FLAG_ORDER = (
 )
 FLAGS = frozenset(FLAG_ORDER)
 
+# pikadb's own traits of a command (COMMAND INFO does not show them), read by the
+# dispatcher, transactions, CLIENT PAUSE and worker routing. An unknown word fails at import.
+TRAITS = frozenset(
+    {
+        "not-queued",  # runs at once inside MULTI instead of being queued (EXEC, WATCH, ...)
+        "may-replicate",  # Redis's CMD_MAY_REPLICATE without write: a write pause holds it
+        "client-state",  # changes the connection: a transaction holding it runs where it is
+        "overtakes",  # keyless, may run while the client's earlier commands are elsewhere
+        "not-pipelined",  # never pipelined to another worker (changes how the next run)
+        "tx-local",  # answered where the client is, never sent to another worker
+    }
+)
+
+
+class Route(StrEnum):
+    """How a command runs with several workers (server/routing.py). Keys on one worker: it
+    runs there, whatever the route."""
+
+    LOCAL = ""  # keys on one worker only (else -CROSSSLOT); keyless: where the client is
+    HERE = "here"  # where the client is, keys or not (shard channel subscriptions)
+    SUM = "sum"  # keys split by worker, integer replies added (DEL, EXISTS)
+    GATHER = "gather"  # keys split by worker, array replies put back in key order (MGET)
+    PAIRS = "pairs"  # key-value pairs split by worker (MSET)
+    ALL = "all"  # keyless, about the server: run everywhere, this worker's reply
+    MERGE = "merge"  # keyless: run everywhere, the command's `merge` combines the replies
+    CONCAT = "concat"  # keyless: run everywhere, the arrays joined as they came (KEYS)
+    SCAN = "scan"  # SCAN walks the workers' keyspaces one after the other
+    CLIENT_KILL = "client-kill"  # everywhere, errors merged too, broadcast from a transaction
+    CLIENT_ID = "client-id"  # CLIENT UNBLOCK id: the worker that client is on
+    PUBLISH = "publish"  # worker 0 sends to every worker (one order for every subscriber)
+    MONITOR = "monitor"  # every worker learns of the new monitor
+    WAIT = "wait"  # the replicas of every worker's shards
+    SLOWLOG = "slowlog"  # every worker's log, the newest entries
+    DEBUG = "debug"  # DEBUG DIGEST from every worker's share, DIGEST-VALUE by key
+
+
+# Routes whose command must declare how the workers' replies combine.
+MERGED_ROUTES = frozenset({Route.MERGE, Route.CLIENT_KILL})
+
 Handler = Callable[[Any, list[bytes]], Any]
+Merge = Callable[[list[Any]], Any]
 KeySpec = tuple[int, int, int] | Callable[[list[bytes]], list[int]] | None
 
 
@@ -67,14 +108,11 @@ class Command:
     no_auth: bool = False
     allowed_in_subscribe: bool = False
     # With several workers (server/routing.py): how a command whose keys span workers, or
-    # a keyless command about the whole server, is spread. "" : keys on one worker only
-    # (else -CROSSSLOT), keyless commands run where the client is. For keys: "sum" (DEL:
-    # integer replies added), "gather" (MGET: array replies put back in key order),
-    # "pairs" (MSET: key-value pairs split). Keyless: "all" (run everywhere, this
-    # worker's reply), "sum", "concat" (arrays), "random", "scan", "info", ... (the
-    # combiners in server/routing.py). "here": where the client is, keys or not (shard
-    # channel subscriptions); "publish": every worker, counts summed (SPUBLISH).
-    route: str = ""
+    # a keyless command about the whole server, is spread (Route), and for Route.MERGE how
+    # the workers' replies (parsed, in worker order) become the server's reply.
+    route: Route = Route.LOCAL
+    merge: Merge | None = None
+    traits: frozenset[str] = frozenset()  # TRAITS
 
     def key_indexes(self, argv: list[bytes]) -> list[int]:
         """Positions of the key arguments in argv (COMMAND GETKEYS, routing, replication)."""
@@ -99,12 +137,16 @@ class Command:
 COMMANDS: dict[bytes, Command] = {}
 
 
-def _flags(text: str) -> frozenset[str]:
+def _words(text: str, vocabulary: frozenset[str], what: str) -> frozenset[str]:
     words = frozenset(text.split())
-    unknown = words - FLAGS
+    unknown = words - vocabulary
     if unknown:
-        raise ValueError(f"unknown command flags: {sorted(unknown)}")
+        raise ValueError(f"unknown command {what}: {sorted(unknown)}")
     return words
+
+
+def _flags(text: str) -> frozenset[str]:
+    return _words(text, FLAGS, "flags")
 
 
 def command(
@@ -114,9 +156,15 @@ def command(
     flags: str = "",
     keys: KeySpec = None,
     group: str = "generic",
-    route: str = "",
+    route: Route | str = Route.LOCAL,
+    merge: Merge | None = None,
+    traits: str = "",
 ) -> Callable[[Handler], Handler]:
     """Register a handler (or a subcommand with 'parent|sub') in the table."""
+    route = Route(route)  # an unknown route fails at import time
+    traitset = _words(traits, TRAITS, "traits")
+    if (route in MERGED_ROUTES) != (merge is not None):
+        raise ValueError(f"{name!r}: route {route.name} and merge={merge!r} do not go together")
 
     def register(fn: Handler) -> Handler:
         flagset = _flags(flags)
@@ -133,6 +181,8 @@ def command(
             is_write="write" in flagset,
             no_auth="no_auth" in flagset,
             route=route,
+            merge=merge,
+            traits=traitset,
         )
         if "|" in cmd.name:
             parent_name, sub = cmd.name.split("|", 1)

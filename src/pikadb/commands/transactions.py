@@ -1,7 +1,7 @@
 """Transactions: MULTI, EXEC, DISCARD, WATCH and UNWATCH, with Redis 7.0's semantics (multi.c).
 
 The dispatcher sees every command first: while `c.multi` is set it queues each command but
-those in NOT_QUEUED and replies +QUEUED; a command it refuses meanwhile (unknown, wrong
+those with the not-queued trait (commands/table.py) and replies +QUEUED; a command it refuses meanwhile (unknown, wrong
 arity, no_multi, RESP2 subscribed context, ...) goes through `rejected()`, which dooms the
 transaction (EXEC then replies EXECABORT) or, for a refused EXEC, aborts it at once.
 
@@ -23,7 +23,6 @@ from pikadb.errors import CommandError
 from pikadb.protocol import NULL_ARRAY, OK, RawReply
 
 # Commands that run at once inside MULTI instead of being queued (Redis processCommand).
-NOT_QUEUED = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 
 QUEUED_REPLY = b"+QUEUED\r\n"
 
@@ -69,7 +68,13 @@ def rejected(c, err: CommandError, cmd: Command | None, argv: list[bytes]) -> Co
     return err
 
 
-@command("multi", arity=1, flags="noscript loading stale fast allow_busy", group="transaction")
+@command(
+    "multi",
+    arity=1,
+    flags="noscript loading stale fast allow_busy",
+    group="transaction",
+    traits="not-queued not-pipelined tx-local",
+)
 def multi(c, argv):
     """MULTI"""
     if c.multi is not None:
@@ -78,7 +83,13 @@ def multi(c, argv):
     return OK
 
 
-@command("discard", arity=1, flags="noscript loading stale fast allow_busy", group="transaction")
+@command(
+    "discard",
+    arity=1,
+    flags="noscript loading stale fast allow_busy",
+    group="transaction",
+    traits="not-queued not-pipelined tx-local",
+)
 def discard_(c, argv):
     """DISCARD"""
     if c.multi is None:
@@ -87,7 +98,13 @@ def discard_(c, argv):
     return OK
 
 
-@command("exec", arity=1, flags="noscript loading stale skip_slowlog", group="transaction")
+@command(
+    "exec",
+    arity=1,
+    flags="noscript loading stale skip_slowlog",
+    group="transaction",
+    traits="not-queued not-pipelined",
+)
 def exec_(c, argv):
     """EXEC"""
     state = c.multi
@@ -128,6 +145,7 @@ def exec_(c, argv):
     flags="noscript loading stale fast allow_busy",
     keys=(1, -1, 1),
     group="transaction",
+    traits="not-queued not-pipelined",
 )
 def watch(c, argv):
     """WATCH key [key ...]"""
@@ -142,7 +160,13 @@ def watch(c, argv):
     return OK
 
 
-@command("unwatch", arity=1, flags="noscript loading stale fast allow_busy", group="transaction")
+@command(
+    "unwatch",
+    arity=1,
+    flags="noscript loading stale fast allow_busy",
+    group="transaction",
+    traits="not-pipelined tx-local",
+)
 def unwatch(c, argv):
     """UNWATCH"""
     c.server.watches.unwatch_all(c)

@@ -55,25 +55,6 @@ if TYPE_CHECKING:
 
 PAUSE_NONE, PAUSE_WRITE, PAUSE_ALL = 0, 1, 2
 
-# Redis 7.0 commands flagged CMD_MAY_REPLICATE without CMD_WRITE (COMMAND INFO does not show
-# the flag): a write pause postpones them too.
-MAY_REPLICATE = frozenset(
-    {
-        "publish",
-        "spublish",
-        "pfcount",
-        "eval",
-        "evalsha",
-        "fcall",
-        "script|load",
-        "script|flush",
-        "function|load",
-        "function|delete",
-        "function|flush",
-        "function|restore",
-    }
-)
-
 NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
 WAIT_ON_REPLICA = (
     "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
@@ -92,10 +73,11 @@ def _never(_key: bytes) -> None:
 
 def may_replicate(c: Client, cmd: Command) -> bool:
     """Redis's is_may_replicate_command for the client's command."""
-    if cmd.is_write or cmd.name in MAY_REPLICATE:
+    # Redis 7.0's CMD_MAY_REPLICATE commands without CMD_WRITE carry the may-replicate trait.
+    if cmd.is_write or "may-replicate" in cmd.traits:
         return True
     if cmd.name == "exec" and c.multi is not None:
-        return any(q.is_write or q.name in MAY_REPLICATE for q, _argv in c.multi.commands)
+        return any(q.is_write or "may-replicate" in q.traits for q, _argv in c.multi.commands)
     return False
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from pikadb import errors
 from pikadb.commands.table import Command, lookup
-from pikadb.commands.transactions import NOT_QUEUED, queue, rejected
+from pikadb.commands.transactions import queue, rejected
 from pikadb.errors import CommandError
 from pikadb.log import log
 from pikadb.protocol import encode
@@ -153,7 +153,7 @@ class Dispatcher:
                 )
             if reply is not None:
                 return reply
-        if c.multi is not None and cmd.name not in NOT_QUEUED:
+        if c.multi is not None and "not-queued" not in cmd.traits:
             return queue(c, cmd, argv)
         if not (cmd.is_write or cmd.name == "exec"):
             return self.execute(c, cmd, argv)

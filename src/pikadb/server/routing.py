@@ -24,17 +24,17 @@ request.
 from __future__ import annotations
 
 import asyncio
-import random
-import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pikadb import errors
 from pikadb.commands.keys import parse_cursor
+from pikadb.commands.merge import merge_sum, to_reply
+from pikadb.commands.table import Route
 from pikadb.errors import CommandError
 from pikadb.keycodec import key_slot
-from pikadb.protocol import ErrorReply, RawReply, Status, Verbatim, encode
+from pikadb.protocol import ErrorReply, RawReply, Status, encode
 from pikadb.replies import ReplyError, ReplyReader
 from pikadb.server.client import Slot
 from pikadb.storage.digest import combine_digest_parts, hex_digest
@@ -45,33 +45,8 @@ if TYPE_CHECKING:
     from pikadb.server.peers import PeerHub
     from pikadb.server.server import Server
 
-# Commands that change the connection itself: a transaction holding one runs where the
-# connection is.
-CLIENT_STATE = frozenset(
-    {
-        "select",
-        "subscribe",
-        "psubscribe",
-        "ssubscribe",
-        "unsubscribe",
-        "punsubscribe",
-        "sunsubscribe",
-        "client|setname",
-        "client|reply",
-        "client|no-evict",
-        "hello",
-        "auth",
-    }
-)
-# Keyless commands that may run while the client's earlier commands are still on other
-# workers (they neither read nor change anything those could).
-_OVERTAKING_KEYLESS = frozenset({"ping", "echo", "select"})
-# Never pipelined to another worker (they change how the client's next commands run).
-_NOT_PIPELINED = frozenset({"watch", "unwatch", "multi", "exec", "discard", "reset", "quit"})
-# Requests that leave this worker never carry these: they are answered where the client is.
-_TX_LOCAL = frozenset({"multi", "discard", "unwatch", "reset", "quit"})
 # Keyless routes of commands with effects on the whole server, which a transaction may hold.
-_BROADCAST_IN_TX = frozenset({"all", "client-kill"})
+_BROADCAST_IN_TX = frozenset({Route.ALL, Route.CLIENT_KILL})
 WORKER_GONE = "ERR the worker owning this key restarted; the command's outcome is unknown, retry it"
 
 
@@ -84,17 +59,6 @@ def parse_reply(data: bytes) -> Any:
     reader = ReplyReader()
     reader.feed(data)
     return reader.gets()
-
-
-def _to_reply(value: Any) -> Any:
-    """A parsed RESP2 reply back into what encode() takes."""
-    if isinstance(value, ReplyError):
-        return ErrorReply(str(value))
-    if isinstance(value, str):
-        return Status(value)
-    if isinstance(value, list):
-        return [_to_reply(v) for v in value]
-    return value
 
 
 class Gather:
@@ -157,14 +121,6 @@ class Gather:
 # ---- combining the replies of every worker to a keyless command (the table's `route`) ----
 
 
-def _sum(parts: list[Any]) -> Any:
-    return sum(parts)
-
-
-def _concat(parts: list[Any]) -> Any:
-    return [x for p in parts for x in p]
-
-
 def _concat_raw(parts: list[bytes | None]) -> Any:
     """Arrays as they came (KEYS: hundreds of thousands of keys), joined without parsing and
     encoding every element again: one header with the sum of the counts."""
@@ -174,71 +130,11 @@ def _concat_raw(parts: list[bytes | None]) -> Any:
         if p is None:
             return ErrorReply(WORKER_GONE)
         if p[:1] != b"*":
-            return _to_reply(parse_reply(p))  # an error reply
+            return to_reply(parse_reply(p))  # an error reply
         head = p.index(b"\r\n")
         total += int(p[1:head])
         bodies.append(p[head + 2 :])
     return RawReply(b"*%d\r\n" % total + b"".join(bodies))
-
-
-def _max(parts: list[Any]) -> Any:
-    return max(parts)
-
-
-def _latency_latest(parts: list[Any]) -> Any:
-    """LATENCY LATEST of every worker: per event the newest sample and the highest max."""
-    by: dict[bytes, list[Any]] = {}
-    for p in parts:
-        for event, t, ms, top in p:
-            have = by.get(event)
-            if have is None:
-                by[event] = [event, t, ms, top]
-                continue
-            if (t, ms) > (have[1], have[2]):
-                have[1], have[2] = t, ms
-            have[3] = max(have[3], top)
-    return list(by.values())
-
-
-def _latency_history(parts: list[Any]) -> Any:
-    """LATENCY HISTORY of every worker: one sample per second, the worst."""
-    by: dict[int, int] = {}
-    for p in parts:
-        for t, ms in p:
-            by[t] = max(ms, by.get(t, 0))
-    return [[t, by[t]] for t in sorted(by)][-160:]
-
-
-def _random(parts: list[Any]) -> Any:
-    found = [p for p in parts if p is not None]
-    return random.choice(found) if found else None
-
-
-def _client_lines(parts: list[Any]) -> Any:
-    """CLIENT LIST: every worker's clients, by id as Redis lists them."""
-    lines = [ln for p in parts for ln in p.decode("utf-8", "replace").splitlines() if ln]
-    lines.sort(key=lambda ln: int(ln[3 : ln.index(" ")]) if ln.startswith("id=") else 0)
-    return Verbatim("".join(ln + "\n" for ln in lines))
-
-
-def _client_kill(parts: list[Any]) -> Any:
-    """CLIENT KILL: the filter form counts kills everywhere; the old addr form succeeds
-    where the client is."""
-    if all(isinstance(p, int) for p in parts):
-        return sum(parts)
-    for p in parts:
-        if p == "OK":
-            return Status("OK")
-    return ErrorReply(str(next(p for p in parts if isinstance(p, ReplyError))))
-
-
-def _numsub(parts: list[Any]) -> Any:
-    """PUBSUB NUMSUB: channel, count pairs summed over workers, in the asked order."""
-    out = list(parts[0])
-    for p in parts[1:]:
-        for i in range(1, len(out), 2):
-            out[i] += p[i]
-    return out
 
 
 def _digest(parts: list[Any]) -> Any:
@@ -248,309 +144,6 @@ def _digest(parts: list[Any]) -> Any:
         for i in range(0, len(p), 2):
             merged[p[i]] = merged.get(p[i], 0) ^ int(p[i + 1], 16)
     return Status(hex_digest(combine_digest_parts(merged)))
-
-
-def _numpat(parts: list[Any]) -> Any:
-    """PUBSUB NUMPAT: patterns subscribed anywhere, each once (the pieces list theirs)."""
-    return len({p for part in parts for p in part})
-
-
-def _distinct(parts: list[Any]) -> Any:
-    return list(dict.fromkeys(x for p in parts for x in p))
-
-
-# INFO fields that are per-worker counts: the server's figure is their sum.
-_INFO_SUMS = frozenset(
-    [
-        "connected_clients",
-        "blocked_clients",
-        "tracking_clients",
-        "clients_in_timeout_table",
-        "pubsub_clients",
-        "watching_clients",
-        "total_blocking_keys",
-        "total_watched_keys",
-        "total_connections_received",
-        "total_commands_processed",
-        "instantaneous_ops_per_sec",
-        "total_net_input_bytes",
-        "total_net_output_bytes",
-        "total_net_repl_input_bytes",
-        "total_net_repl_output_bytes",
-        "rejected_connections",
-        "expired_keys",
-        "evicted_keys",
-        "keyspace_hits",
-        "keyspace_misses",
-        "pubsub_channels",
-        "pubsub_patterns",
-        "pubsub_shardchannels",
-        "total_error_replies",
-        "total_reads_processed",
-        "total_writes_processed",
-        "used_memory",
-        "used_memory_rss",
-        "used_memory_peak",
-        "binlog_segments",
-        "binlog_bytes",
-        "binlog_records",
-        "eventloop_cycles",
-        "eventloop_duration_sum",
-        "eventloop_turns_over_100ms",
-        "instantaneous_eventloop_cycles_per_sec",
-    ]
-)
-# INFO fields where the server's figure is the worst worker's.
-_INFO_MAX = frozenset(["eventloop_max_turn_ms", "instantaneous_eventloop_duration_usec"])
-# INFO lines about one shard each: every worker's, in shard order.
-_PER_SHARD = re.compile(r"binlog_shard(\d+)$")
-
-
-def _info(parts: list[Any]) -> Any:
-    """INFO: this worker's text with the per-worker counts summed; the keyspace, command
-    and error statistics of all workers."""
-    texts = [p.decode("utf-8", "replace") for p in parts]
-    repl = [_section(t, "# Replication") for t in texts]
-    if repl[0]:
-        merged_repl = _merge_replication(repl)
-        texts = [texts[0].replace("\r\n".join(repl[0]), "\r\n".join(merged_repl), 1), *texts[1:]]
-    sums: dict[str, int] = {}
-    merged: dict[str, dict[str, dict[str, float]]] = {s: {} for s in _MERGED_SECTIONS}
-    per_shard: dict[int, str] = {}
-    for text in texts:
-        section = ""
-        for line in text.split("\r\n"):
-            if line.startswith("# "):
-                section = line
-                continue
-            name, sep, value = line.partition(":")
-            if not sep:
-                continue
-            m = _PER_SHARD.match(name)
-            if m:
-                per_shard[int(m.group(1))] = line
-            elif section in merged:
-                fields = merged[section].setdefault(name, {})
-                for f in value.split(","):
-                    k, _, v = f.partition("=")
-                    try:
-                        num = float(v)
-                    except ValueError:
-                        continue
-                    fields[k] = (
-                        max(fields.get(k, 0.0), num)
-                        if k == "avg_ttl"
-                        else (fields.get(k, 0.0) + num)
-                    )
-            elif name in _INFO_SUMS or name in _INFO_MAX:
-                try:
-                    v = int(value)
-                except ValueError:
-                    continue
-                if name in _INFO_MAX:
-                    sums[name] = max(sums.get(name, v), v)
-                else:
-                    sums[name] = sums.get(name, 0) + v
-    out = []
-    section = ""
-    for line in texts[0].split("\r\n"):
-        if section in merged and (not line or line.startswith("# ")):
-            out.extend(_merged_lines(section, merged[section]))  # every worker's lines
-            section = ""
-        if line.startswith("# "):
-            section = line
-            out.append(line)
-            continue
-        name, sep, _ = line.partition(":")
-        if section in merged and sep:
-            continue
-        if _PER_SHARD.match(name):
-            if per_shard:  # all of them where the first was
-                out.extend(per_shard[i] for i in sorted(per_shard))
-                per_shard = {}
-            continue
-        if sep and name in sums:
-            line = f"{name}:{sums[name]}"
-        out.append(line)
-    if section in merged:
-        out.extend(_merged_lines(section, merged[section]))
-    return Verbatim("\r\n".join(out))
-
-
-def _section(text: str, header: str) -> list[str]:
-    """The lines of one INFO section after its header ([] when absent)."""
-    lines = text.split("\r\n")
-    if header not in lines:
-        return []
-    start = lines.index(header) + 1
-    end = start
-    while end < len(lines) and lines[end] and not lines[end].startswith("# "):
-        end += 1
-    return lines[start:end]
-
-
-# INFO sections whose lines are name:field=value,... and add up over workers.
-_MERGED_SECTIONS = ("# Keyspace", "# Commandstats", "# Errorstats")
-
-
-def _merged_lines(section: str, entries: dict[str, dict[str, float]]) -> list[str]:
-    if section == "# Keyspace":
-        return [
-            f"{db}:keys={int(f['keys'])},expires={int(f['expires'])},avg_ttl={int(f['avg_ttl'])}"
-            for db, f in sorted(entries.items(), key=lambda kv: int(kv[0][2:]))
-        ]
-    if section == "# Errorstats":
-        return [f"{name}:count={int(f['count'])}" for name, f in sorted(entries.items())]
-    out = []
-    for name, f in entries.items():
-        calls = int(f.get("calls", 0))
-        usec = int(f.get("usec", 0))
-        per_call = usec / calls if calls else 0.0
-        out.append(
-            f"{name}:calls={calls},usec={usec},usec_per_call={per_call:.2f},"
-            f"rejected_calls={int(f.get('rejected_calls', 0))},"
-            f"failed_calls={int(f.get('failed_calls', 0))}"
-        )
-    return out
-
-
-_LINK_STATES = ("connect", "connecting", "sync", "connected")  # the worst one wins
-
-
-def _role(parts: list[Any]) -> Any:
-    """ROLE: offsets summed over the workers' shards, a replica's links as one."""
-    kinds = {p[0] for p in parts}
-    if kinds == {b"master"}:
-        replicas: dict[tuple[bytes, bytes], int] = {}
-        for p in parts:
-            for ip, port, off in p[2]:
-                replicas[(ip, port)] = replicas.get((ip, port), 0) + int(off)
-        rows = [[ip, port, b"%d" % off] for (ip, port), off in replicas.items()]
-        return [b"master", sum(p[1] for p in parts), rows]
-    if kinds == {b"slave"}:
-        states = {p[3].decode() for p in parts}
-        state = next(s for s in _LINK_STATES if s in states)
-        offset = -1 if any(p[4] == -1 for p in parts) else sum(p[4] for p in parts)
-        return [b"slave", parts[0][1], parts[0][2], state.encode(), offset]
-    return _to_reply(parts[0])  # a REPLICAOF reaching the workers one after the other
-
-
-# INFO replication: figures of each worker's shards that add up, and "no offset" (-1) aware
-# sums of stream positions that count from 1.
-_REPL_SUMS = frozenset(
-    [
-        "slave_read_repl_offset",
-        "slave_repl_offset",
-        "master_repl_offset",
-        "repl_backlog_size",
-        "repl_backlog_histlen",
-        "master_sync_total_bytes",
-        "master_sync_read_bytes",
-        "master_sync_left_bytes",
-        "sync_replies_waiting",
-        "sync_timeouts",
-    ]
-)
-_REPL_FROM_ONE = frozenset(["second_repl_offset", "repl_backlog_first_byte_offset"])
-_REPL_MAX = frozenset(
-    ["master_sync_in_progress", "master_link_down_since_seconds", "master_sync_last_io_seconds_ago"]
-)
-
-
-def _repl_value(name: str, values: list[str]) -> str:
-    if name == "replication_mode_effective":  # a degraded worker degrades the server
-        return "async" if "async" in values else values[0]
-    try:
-        nums = [int(v) for v in values]
-    except ValueError:
-        return values[0]
-    if name in _REPL_SUMS:
-        return str(sum(nums))
-    if name in _REPL_FROM_ONE:
-        known = [n for n in nums if n > 0]
-        return str(sum(n - 1 for n in known) + 1) if known else str(nums[0])
-    if name in _REPL_MAX:
-        return str(max(nums))
-    if name == "master_last_io_seconds_ago":
-        return "-1" if -1 in nums else str(max(nums))
-    if name in ("acked_replicas",):
-        return str(min(nums))
-    return values[0]
-
-
-def _merge_replication(sections: list[list[str]]) -> list[str]:
-    """INFO replication of every worker as one server's: the local worker's lines, in
-    order, with the figures merged and each replica listed once (its links summed)."""
-    fields = [dict(ln.split(":", 1) for ln in sec if ":" in ln) for sec in sections]
-    base = sections[0]
-    if len({f.get("role") for f in fields}) != 1:
-        return base
-    replicas: dict[tuple[str, str], list[int]] = {}
-    for f in fields:
-        for k, v in f.items():
-            if k.startswith("slave") and k[5:].isdigit():
-                d = dict(x.split("=", 1) for x in v.split(",") if "=" in x)
-                entry = replicas.setdefault((d.get("ip", ""), d.get("port", "")), [0, 0])
-                entry[0] += int(d.get("offset", 0))
-                entry[1] = max(entry[1], int(d.get("lag", 0)))
-    down = any(f.get("master_link_status") == "down" for f in fields)
-    out: list[str] = []
-    for line in base:
-        name, sep, value = line.partition(":")
-        if not sep or (name.startswith("slave") and name[5:].isdigit()):
-            if not sep:
-                out.append(line)
-            continue
-        if name == "connected_slaves":
-            out.append(f"connected_slaves:{len(replicas)}")
-            out += [
-                f"slave{i}:ip={ip},port={port},state=online,offset={off},lag={lag}"
-                for i, ((ip, port), (off, lag)) in enumerate(replicas.items())
-            ]
-            continue
-        if name == "master_link_status":
-            value = "down" if down else "up"
-        elif name == "slave_priority" and down:
-            # A worker's link is down while the local one is up: say since when.
-            since = [
-                f["master_link_down_since_seconds"]
-                for f in fields
-                if "master_link_down_since_seconds" in f
-            ]
-            if since and not any(ln.startswith("master_link_down_since") for ln in out):
-                value_since = _repl_value("master_link_down_since_seconds", since)
-                out.append(f"master_link_down_since_seconds:{value_since}")
-        elif name == "master_sync_perc":
-            # Of the transfers together (a worker may not have started its own yet).
-            total, read = (
-                sum(int(f.get(k, "0")) for f in fields)
-                for k in ("master_sync_total_bytes", "master_sync_read_bytes")
-            )
-            value = f"{100.0 * read / total:.2f}" if total else "0.00"
-        else:
-            # A worker without the line (no transfer of its own) adds nothing to a sum.
-            default = "0" if name in _REPL_SUMS and name.startswith("master_sync") else value
-            value = _repl_value(name, [f.get(name, default) for f in fields])
-        out.append(f"{name}:{value}")
-    return out
-
-
-COMBINE: dict[str, Callable[[list[Any]], Any]] = {
-    "role": _role,
-    "sum": _sum,
-    "concat": _concat,
-    "distinct": _distinct,
-    "random": _random,
-    "client-list": _client_lines,
-    "client-kill": _client_kill,
-    "numsub": _numsub,
-    "numpat": _numpat,
-    "info": _info,
-    "max": _max,
-    "latency-latest": _latency_latest,
-    "latency-history": _latency_history,
-}
-ERRORS_TOO = frozenset({"client-kill"})
 
 
 class Router:
@@ -581,7 +174,7 @@ class Router:
         if c.multi is not None:
             return self._in_multi(c, cmd, argv)
         name = cmd.name
-        if name in _TX_LOCAL:
+        if "tx-local" in cmd.traits:
             if name != "multi":
                 self._drop_remote_watch(c)
             c.tx_pinned = False
@@ -608,7 +201,7 @@ class Router:
             def newest(parts: list[Any]) -> Any:
                 entries = sorted((e for p in parts for e in p), key=lambda e: -e[6])
                 entries = entries[: maxlen if count == -1 else min(count, maxlen)]
-                return [_to_reply(e[:6]) for e in entries]
+                return [to_reply(e[:6]) for e in entries]
 
             return self._gather(c, argv, pieces, newest)
         if policy == "monitor":
@@ -625,14 +218,15 @@ class Router:
             # publishers in one order, as from one Redis process.
             if self.index != 0:
                 return self.forward(c, 0, [argv])
-            return self._everywhere(c, cmd, argv, "sum")
+            pieces = [(w, argv) for w in range(self.count)]
+            return self._gather(c, argv, pieces, merge_sum)  # receivers, counted everywhere
         if policy == "debug":  # DIGEST: every worker's share; DIGEST-VALUE: by key
             sub = argv[1].lower()
             if sub == b"digest" and len(argv) == 2:
                 pieces = [(w, [argv[0], b"DIGEST-PARTS"]) for w in range(self.count)]
                 return self._gather(c, argv, pieces, _digest)
             if sub in (b"set-active-expire", b"sleep"):  # the server: every worker
-                return self._everywhere(c, cmd, argv, "all")
+                return self._everywhere(c, cmd, argv, Route.ALL)
             if sub == b"digest-value" and len(argv) > 2:
                 indexes = list(range(2, len(argv)))
                 if {self.owner(argv[i]) for i in indexes} == {self.index}:
@@ -690,7 +284,7 @@ class Router:
             or c.multi is not None
             or c.tx_worker is not None
             or c.watched_keys
-            or cmd.name in _NOT_PIPELINED
+            or "not-pipelined" in cmd.traits
             or "blocking" in cmd.flags
             or self.server.syncmode.sync
             or self.server.syncmode.pause_kind
@@ -702,7 +296,7 @@ class Router:
         so that effects beyond one key (transactions, blocking, the whole keyspace, the
         connection) keep the client's order."""
         if cmd.keys is None:
-            return cmd.name in _OVERTAKING_KEYLESS
+            return "overtakes" in cmd.traits
         if not self._pipelined(c, cmd):
             return False
         try:
@@ -847,10 +441,10 @@ class Router:
             for i in idxs:
                 sub.extend(argv[i : i + step])
             pieces.append((w, sub))
-        if policy == "sum":
-            return self._gather(c, argv, pieces, _sum)
+        if policy == Route.SUM:
+            return self._gather(c, argv, pieces, merge_sum)
         if policy == "pairs":
-            return self._gather(c, argv, pieces, lambda parts: _to_reply(parts[0]))
+            return self._gather(c, argv, pieces, lambda parts: to_reply(parts[0]))
         if policy == "gather":
             slots = list(by_worker.values())
 
@@ -860,7 +454,7 @@ class Router:
                 out: list[Any] = [None] * (len(argv) - first)
                 for idxs, values in zip(slots, parts, strict=True):
                     for i, v in zip(idxs, values, strict=True):
-                        out[i - first] = _to_reply(v)
+                        out[i - first] = to_reply(v)
                 return out
 
             return self._gather(c, argv, pieces, combine)
@@ -875,15 +469,16 @@ class Router:
             mine = self.index
 
             def combine(parts: list[Any]) -> Any:
-                return _to_reply(parts[mine])
+                return to_reply(parts[mine])
 
         elif policy == "concat":
             pieces = [(w, argv) for w in range(self.count)]
             return self._gather(c, argv, pieces, _concat_raw, raw=True)
-        else:
-            combine = COMBINE[policy]
+        else:  # MERGE, CLIENT_KILL: the command's own merge (commands/table.py)
+            assert cmd.merge is not None
+            combine = cmd.merge
         pieces = [(w, argv) for w in range(self.count)]
-        return self._gather(c, argv, pieces, combine, errors_too=policy in ERRORS_TOO)
+        return self._gather(c, argv, pieces, combine, errors_too=policy == Route.CLIENT_KILL)
 
     def _scan(self, c: Client, argv: list[bytes]) -> bytes | None:
         """SCAN walks worker 0's shards, then worker 1's, ...: a cursor names the worker
@@ -974,7 +569,7 @@ class Router:
             return None
         if name in ("multi", "watch", "quit"):
             return None
-        if name in CLIENT_STATE:
+        if "client-state" in cmd.traits:
             # It changes this connection (db, subscriptions, name): the transaction must
             # run here, where the connection is.
             if c.tx_worker is not None and c.tx_worker != self.index:
