@@ -12,8 +12,6 @@ first NUL byte ("bit\\0x" is BIT); _word() reproduces that.
 
 from __future__ import annotations
 
-from time import time_ns
-
 from pikadb import errors
 from pikadb.commands.args import int_arg, parse_int, syntax_error
 from pikadb.commands.table import command
@@ -57,10 +55,6 @@ _BITOPS = {b"and": BITOP_AND, b"or": BITOP_OR, b"xor": BITOP_XOR, b"not": BITOP_
 _OVERFLOWS = {b"wrap": OVERFLOW_WRAP, b"sat": OVERFLOW_SAT, b"fail": OVERFLOW_FAIL}
 
 
-def _now() -> int:
-    return time_ns() // 1_000_000
-
-
 def _word(arg: bytes) -> bytes:
     """An option word as strcasecmp sees it: up to the first NUL, lower case."""
     return arg.split(b"\0", 1)[0].lower()
@@ -100,14 +94,14 @@ def setbit(c, argv):
     on = parse_int(argv[3])
     if on is None or on & ~1:
         raise CommandError(BIT_VALUE)
-    return edit_string(c.db, argv[1], _now(), lambda v, raw: set_bit(v, raw, offset, on))
+    return edit_string(c.db, argv[1], c.now, lambda v, raw: set_bit(v, raw, offset, on))
 
 
 @command("getbit", arity=3, flags="readonly fast", keys=(1, 1, 1), group="bitmap")
 def getbit(c, argv):
     """GETBIT key offset"""
     offset = bit_offset(c, argv[2])
-    value = c.db.get(argv[1], _now())
+    value = c.db.get(argv[1], c.now)
     return 0 if value is None else get_bit(value, offset)
 
 
@@ -117,7 +111,7 @@ def getbit(c, argv):
 @command("bitcount", arity=-2, flags="readonly", keys=(1, 1, 1), group="bitmap")
 def bitcount(c, argv):
     """BITCOUNT key [start end [BYTE | BIT]]"""
-    value = c.db.get(argv[1], _now())
+    value = c.db.get(argv[1], c.now)
     if value is None:
         return 0
     argc = len(argv)
@@ -138,7 +132,7 @@ def bitpos(c, argv):
     bit = int_arg(argv[2])
     if bit not in (0, 1):
         raise CommandError(BIT_ARGUMENT)
-    value = c.db.get(argv[1], _now())
+    value = c.db.get(argv[1], c.now)
     if value is None:
         # A missing key is an infinite run of zeros.
         return -1 if bit else 0
@@ -164,7 +158,7 @@ def bitop(c, argv):
         raise syntax_error()
     if op == BITOP_NOT and len(argv) != 4:
         raise CommandError(BITOP_NOT_KEYS)
-    now = _now()
+    now = c.now
     db = c.db
     values = []
     for key in argv[3:]:
@@ -230,7 +224,7 @@ def _parse_bitfield(c, argv: list[bytes]) -> tuple[list[BitfieldOp], int]:
 
 def _bitfield(c, argv: list[bytes], readonly: bool):
     ops, highest = _parse_bitfield(c, argv)
-    now = _now()
+    now = c.now
     if highest < 0:
         value = c.db.get(argv[1], now) or b""
         return [bitfield_read(value, off, bits, signed) for _, off, bits, signed, _, _ in ops]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import re
-from time import time_ns
 from typing import Any
 
 from pikadb import errors
@@ -108,7 +107,7 @@ def swapdb(c, argv):
     a = parse_db_index(c, argv[1], "ERR invalid first DB index")
     b = parse_db_index(c, argv[2], "ERR invalid second DB index")
     watches = c.server.watches
-    watches.touch_swapdb(a, b, time_ns() // 1_000_000)
+    watches.touch_swapdb(a, b, c.now)
     c.server.engine.swapdb(a, b)
     watches.after_swapdb(a, b)
     c.server.blocking.after_swapdb(a, b)

@@ -35,3 +35,4 @@ class Client(Protocol):
     proto: int  # 2 or 3
     name: bytes | None
     argv: list[bytes]  # the command being executed (for error texts that quote it)
+    now: int  # ms since the epoch, read once per command by the dispatcher

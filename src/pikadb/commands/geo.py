@@ -18,8 +18,6 @@ integers.
 
 from __future__ import annotations
 
-from time import time_ns
-
 from pikadb import errors
 from pikadb.commands.args import int_arg, syntax_error
 from pikadb.commands.table import command
@@ -49,10 +47,6 @@ GEOSEARCH = 8
 GEOSEARCHSTORE = 16
 
 SORT_NONE, SORT_ASC, SORT_DESC = 0, 1, 2
-
-
-def _now() -> int:
-    return time_ns() // 1_000_000
 
 
 # ---- argument helpers ----
@@ -125,7 +119,7 @@ def geoadd(c, argv):
         pairs.append((float(geo.score_of(lon, lat)), argv[j + 2]))
     if not pairs:  # ZADD with no score/member pair
         raise syntax_error()
-    added, updated, _, _ = c.db.zadd(argv[1], pairs, _now(), nx=nx, xx=xx, limits=zset_limits(c))
+    added, updated, _, _ = c.db.zadd(argv[1], pairs, c.now, nx=nx, xx=xx, limits=zset_limits(c))
     return added + updated if ch else added
 
 
@@ -140,7 +134,7 @@ def geodist(c, argv):
         to_meter = extract_unit(argv[4])
     elif len(argv) > 5:
         raise syntax_error()
-    src = c.db.zsource(argv[1], _now())
+    src = c.db.zsource(argv[1], c.now)
     if src is None:
         return None
     s1 = src.score_of(argv[2])
@@ -155,7 +149,7 @@ def geodist(c, argv):
 @command("geohash", arity=-2, flags="readonly", keys=(1, 1, 1), group="geo")
 def geohash(c, argv):
     """GEOHASH key [member [member ...]]"""
-    src = c.db.zsource(argv[1], _now())
+    src = c.db.zsource(argv[1], c.now)
     out: list = []
     for m in argv[2:]:
         score = src.score_of(m) if src is not None else None
@@ -166,7 +160,7 @@ def geohash(c, argv):
 @command("geopos", arity=-2, flags="readonly", keys=(1, 1, 1), group="geo")
 def geopos(c, argv):
     """GEOPOS key [member [member ...]]"""
-    src = c.db.zsource(argv[1], _now())
+    src = c.db.zsource(argv[1], c.now)
     out: list = []
     for m in argv[2:]:
         score = src.score_of(m) if src is not None else None
@@ -232,7 +226,7 @@ def _points_in_shape(c, src: Source, shape: Shape, limit: int) -> list[_Point]:
 
 
 def georadius_generic(c, argv: list[bytes], src_idx: int, flags: int) -> object:
-    now = _now()
+    now = c.now
     src = c.db.zsource(argv[src_idx], now)
     storekey: bytes | None = None
     storedist = False

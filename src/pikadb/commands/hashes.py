@@ -12,7 +12,6 @@ ZSCAN, which parse exactly as HSCAN does.
 from __future__ import annotations
 
 from collections.abc import Callable
-from time import time_ns
 from typing import TypeVar
 
 from pikadb import errors
@@ -35,10 +34,6 @@ COUNT_RANGE = f"ERR value is out of range, value must between {-LLONG_MAX} and {
 T = TypeVar("T")
 
 EMPTY_SCAN = (b"0", ())  # immutable: handed out as the reply itself
-
-
-def _now() -> int:
-    return time_ns() // 1_000_000
 
 
 # ---- encoding limits, kept in step with CONFIG SET ----
@@ -80,56 +75,56 @@ def _field_pairs(argv: list[bytes]) -> list[tuple[bytes, bytes]]:
 @command("hset", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group="hash")
 def hset(c, argv):
     """HSET key field value [field value ...]"""
-    return c.db.hset(argv[1], _field_pairs(argv), _now(), hash_limits(c))
+    return c.db.hset(argv[1], _field_pairs(argv), c.now, hash_limits(c))
 
 
 @command("hmset", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group="hash")
 def hmset(c, argv):
     """HMSET key field value [field value ...]"""
-    c.db.hset(argv[1], _field_pairs(argv), _now(), hash_limits(c))
+    c.db.hset(argv[1], _field_pairs(argv), c.now, hash_limits(c))
     return OK
 
 
 @command("hsetnx", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="hash")
 def hsetnx(c, argv):
     """HSETNX key field value"""
-    return 1 if c.db.hsetnx(argv[1], argv[2], argv[3], _now(), hash_limits(c)) else 0
+    return 1 if c.db.hsetnx(argv[1], argv[2], argv[3], c.now, hash_limits(c)) else 0
 
 
 @command("hget", arity=3, flags="readonly fast", keys=(1, 1, 1), group="hash")
 def hget(c, argv):
     """HGET key field"""
-    return c.db.hget(argv[1], argv[2], _now())
+    return c.db.hget(argv[1], argv[2], c.now)
 
 
 @command("hmget", arity=-3, flags="readonly fast", keys=(1, 1, 1), group="hash")
 def hmget(c, argv):
     """HMGET key field [field ...]"""
-    return c.db.hmget(argv[1], argv[2:], _now())
+    return c.db.hmget(argv[1], argv[2:], c.now)
 
 
 @command("hdel", arity=-3, flags="write fast", keys=(1, 1, 1), group="hash")
 def hdel(c, argv):
     """HDEL key field [field ...]"""
-    return c.db.hdel(argv[1], argv[2:], _now())
+    return c.db.hdel(argv[1], argv[2:], c.now)
 
 
 @command("hlen", arity=2, flags="readonly fast", keys=(1, 1, 1), group="hash")
 def hlen(c, argv):
     """HLEN key"""
-    return c.db.hlen(argv[1], _now())
+    return c.db.hlen(argv[1], c.now)
 
 
 @command("hstrlen", arity=3, flags="readonly fast", keys=(1, 1, 1), group="hash")
 def hstrlen(c, argv):
     """HSTRLEN key field"""
-    return c.db.hstrlen(argv[1], argv[2], _now())
+    return c.db.hstrlen(argv[1], argv[2], c.now)
 
 
 @command("hexists", arity=3, flags="readonly fast", keys=(1, 1, 1), group="hash")
 def hexists(c, argv):
     """HEXISTS key field"""
-    return 1 if c.db.hexists(argv[1], argv[2], _now()) else 0
+    return 1 if c.db.hexists(argv[1], argv[2], c.now) else 0
 
 
 # ---- whole-hash reads ----
@@ -138,19 +133,19 @@ def hexists(c, argv):
 @command("hkeys", arity=2, flags="readonly", keys=(1, 1, 1), group="hash")
 def hkeys(c, argv):
     """HKEYS key"""
-    return c.db.hkeys(argv[1], _now())
+    return c.db.hkeys(argv[1], c.now)
 
 
 @command("hvals", arity=2, flags="readonly", keys=(1, 1, 1), group="hash")
 def hvals(c, argv):
     """HVALS key"""
-    return c.db.hvals(argv[1], _now())
+    return c.db.hvals(argv[1], c.now)
 
 
 @command("hgetall", arity=2, flags="readonly", keys=(1, 1, 1), group="hash")
 def hgetall(c, argv):
     """HGETALL key"""
-    return dict(c.db.hgetall(argv[1], _now()))  # a map in RESP3, a flat array in RESP2
+    return dict(c.db.hgetall(argv[1], c.now))  # a map in RESP3, a flat array in RESP2
 
 
 # ---- counters ----
@@ -172,7 +167,7 @@ def hincrby(c, argv):
             raise CommandError(errors.OVERFLOW)
         return b"%d" % result
 
-    return int(c.db.hupdate(argv[1], argv[2], add, _now(), hash_limits(c)))
+    return int(c.db.hupdate(argv[1], argv[2], add, c.now, hash_limits(c)))
 
 
 @command("hincrbyfloat", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="hash")
@@ -194,7 +189,7 @@ def hincrbyfloat(c, argv):
         except OverflowError:
             raise CommandError(RESULT_NAN_OR_INF) from None
 
-    return c.db.hupdate(argv[1], argv[2], add, _now(), hash_limits(c))
+    return c.db.hupdate(argv[1], argv[2], add, c.now, hash_limits(c))
 
 
 # ---- HRANDFIELD ----
@@ -251,7 +246,7 @@ def rand_repeated(
 def hrandfield(c, argv):
     """HRANDFIELD key [count [WITHVALUES]]"""
     if len(argv) == 2:
-        picked = c.db.hrandfield(argv[1], None, _now())
+        picked = c.db.hrandfield(argv[1], None, c.now)
         return None if not picked else picked[0][0]
     count = rand_count(argv[2])
     withvalues = False
@@ -261,7 +256,7 @@ def hrandfield(c, argv):
         withvalues = True
         if count < -(LLONG_MAX // 2) or count > LLONG_MAX // 2:
             raise CommandError(OUT_OF_RANGE)  # count * 2 would overflow
-    key, now = argv[1], _now()
+    key, now = argv[1], c.now
     if count >= 0:
         pairs = c.db.hrandfield(key, count, now)
     else:
@@ -320,7 +315,7 @@ def hscan(c, argv):
     """HSCAN key cursor [MATCH pattern] [COUNT count]"""
     cursor = parse_cursor(argv[2])
     db = c.db
-    meta = db.hash_meta(argv[1], _now())
+    meta = db.hash_meta(argv[1], c.now)
     if meta is None:
         return EMPTY_SCAN  # options are not even looked at, as in Redis
     match, count = scan_options(argv, 3)

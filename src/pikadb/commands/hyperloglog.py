@@ -17,8 +17,6 @@ Every write leaves the value raw-encoded (Redis's dbUnshareStringValue), even PF
 
 from __future__ import annotations
 
-from time import time_ns
-
 from pikadb import errors, hll
 from pikadb.commands.table import command
 from pikadb.errors import CommandError, WrongTypeError
@@ -29,10 +27,6 @@ from pikadb.storage.strings import string_encoding
 
 _NO_KEY = "ERR The specified key does not exist"
 _NOT_SPARSE = "ERR HLL encoding is not sparse"
-
-
-def _now() -> int:
-    return time_ns() // 1_000_000
 
 
 def _sparse_max(c) -> int:
@@ -67,7 +61,7 @@ def pfadd(c, argv):
             return _unshared(old, raw), 0
         return new, 1
 
-    return edit_string(c.db, argv[1], _now(), add)
+    return edit_string(c.db, argv[1], c.now, add)
 
 
 @command(
@@ -80,7 +74,7 @@ def pfadd(c, argv):
 )
 def pfcount(c, argv):
     """PFCOUNT key [key ...]"""
-    now = _now()
+    now = c.now
     db = c.db
     if len(argv) > 2:
         registers = bytearray(hll.REGISTERS)
@@ -123,7 +117,7 @@ def pfcount(c, argv):
 @command("pfmerge", arity=-2, flags="write denyoom", keys=(1, -1, 1), group="hyperloglog")
 def pfmerge(c, argv):
     """PFMERGE destkey [sourcekey [sourcekey ...]]"""
-    now = _now()
+    now = c.now
     db = c.db
     registers = bytearray(hll.REGISTERS)
     use_dense = False
@@ -176,4 +170,4 @@ def pfdebug(c, argv):
         text = name.decode("utf-8", "replace").replace("\r", " ").replace("\n", " ")
         return keep, CommandError(f"ERR Unknown PFDEBUG subcommand '{text}'")
 
-    return edit_string(c.db, argv[2], _now(), debug)
+    return edit_string(c.db, argv[2], c.now, debug)

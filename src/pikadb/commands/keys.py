@@ -7,8 +7,6 @@ Texts, and the order in which errors win, follow Redis 7.0.
 
 from __future__ import annotations
 
-from time import time_ns
-
 from pikadb import errors
 from pikadb.commands.args import ArgCursor, int32_arg, int_arg, syntax_error
 from pikadb.commands.merge import merge_random
@@ -22,10 +20,6 @@ from pikadb.storage.strings import LLONG_MAX, LLONG_MIN, parse_int, string_encod
 
 SAME_OBJECT = "ERR source and destination objects are the same"
 ULONG_MAX = (1 << 64) - 1
-
-
-def _now() -> int:
-    return time_ns() // 1_000_000
 
 
 def _other_db(c, arg: bytes):
@@ -42,14 +36,14 @@ def _other_db(c, arg: bytes):
 @command("del", arity=-2, flags="write", keys=(1, -1, 1), group="generic", route=Route.SUM)
 def del_(c, argv):
     """DEL key [key ...]"""
-    return c.db.delete(argv[1:], _now())
+    return c.db.delete(argv[1:], c.now)
 
 
 @command("unlink", arity=-2, flags="write fast", keys=(1, -1, 1), group="generic", route=Route.SUM)
 def unlink(c, argv):
     """UNLINK key [key ...]"""
     # A delete is already O(1) per key (big collections become garbage for the reclaimer).
-    return c.db.delete(argv[1:], _now())
+    return c.db.delete(argv[1:], c.now)
 
 
 @command(
@@ -57,13 +51,13 @@ def unlink(c, argv):
 )
 def exists(c, argv):
     """EXISTS key [key ...]"""
-    return c.db.exists(argv[1:], _now())
+    return c.db.exists(argv[1:], c.now)
 
 
 @command("type", arity=2, flags="readonly fast", keys=(1, 1, 1), group="generic")
 def type_(c, argv):
     """TYPE key"""
-    return Status(c.db.type_name(argv[1], _now()))
+    return Status(c.db.type_name(argv[1], c.now))
 
 
 @command(
@@ -71,7 +65,7 @@ def type_(c, argv):
 )
 def touch(c, argv):
     """TOUCH key [key ...]"""
-    return c.db.touch(argv[1:], _now())
+    return c.db.touch(argv[1:], c.now)
 
 
 # ---- RENAME / COPY / MOVE ----
@@ -80,14 +74,14 @@ def touch(c, argv):
 @command("rename", arity=3, flags="write", keys=(1, 2, 1), group="generic")
 def rename(c, argv):
     """RENAME key newkey"""
-    c.db.rename(argv[1], argv[2], _now())
+    c.db.rename(argv[1], argv[2], c.now)
     return OK
 
 
 @command("renamenx", arity=3, flags="write fast", keys=(1, 2, 1), group="generic")
 def renamenx(c, argv):
     """RENAMENX key newkey"""
-    return 1 if c.db.rename(argv[1], argv[2], _now(), nx=True) else 0
+    return 1 if c.db.rename(argv[1], argv[2], c.now, nx=True) else 0
 
 
 @command("copy", arity=-3, flags="write denyoom", keys=(1, 2, 1), group="generic")
@@ -106,7 +100,7 @@ def copy(c, argv):
             raise syntax_error()
     if dest_index == c.dbindex and argv[1] == argv[2]:
         raise CommandError(SAME_OBJECT)
-    return 1 if c.db.copy(argv[1], argv[2], _now(), dest=dest, replace=replace) else 0
+    return 1 if c.db.copy(argv[1], argv[2], c.now, dest=dest, replace=replace) else 0
 
 
 @command("move", arity=3, flags="write fast", keys=(1, 1, 1), group="generic")
@@ -115,7 +109,7 @@ def move(c, argv):
     dest_index, dest = _other_db(c, argv[2])
     if dest_index == c.dbindex:
         raise CommandError(SAME_OBJECT)
-    return 1 if c.db.move(argv[1], dest, _now()) else 0
+    return 1 if c.db.move(argv[1], dest, c.now) else 0
 
 
 # ---- KEYS / SCAN / RANDOMKEY ----
@@ -124,7 +118,7 @@ def move(c, argv):
 @command("keys", arity=2, flags="readonly", group="generic", route=Route.CONCAT)
 def keys(c, argv):
     """KEYS pattern"""
-    return in_slices(c, c.db.keys_in_steps(argv[1], _now()))
+    return in_slices(c, c.db.keys_in_steps(argv[1], c.now))
 
 
 def parse_cursor(arg: bytes) -> int:
@@ -172,7 +166,7 @@ def scan(c, argv):
         # A piece of SCAN over the workers (server/routing.py): an unknown cursor ends the
         # whole iteration, not only this worker's walk.
         return [b"0", [], b"unknown cursor"]
-    nxt, found = c.db.scan(cursor, _now(), match=match, count=count, type_code=type_code)
+    nxt, found = c.db.scan(cursor, c.now, match=match, count=count, type_code=type_code)
     return [str(nxt).encode(), found]
 
 
@@ -181,7 +175,7 @@ def scan(c, argv):
 )
 def randomkey(c, argv):
     """RANDOMKEY"""
-    return c.db.randomkey(_now())
+    return c.db.randomkey(c.now)
 
 
 # ---- EXPIRE family ----
@@ -206,7 +200,7 @@ def _expire_generic(c, argv, relative: bool, unit_seconds: bool, name: str) -> i
     """expireGenericCommand: EXPIRE/PEXPIRE (relative) and EXPIREAT/PEXPIREAT."""
     flags = _expire_flags(argv)
     when = int_arg(argv[2])
-    now = _now()
+    now = c.now
     invalid = errors.EXPIRE_INVALID.format(name)
     if unit_seconds:
         if when > LLONG_MAX // 1000 or when < -(-LLONG_MIN // 1000):
@@ -244,7 +238,7 @@ def pexpireat(c, argv):
 
 
 def _ttl_generic(c, key: bytes, output_ms: bool, output_abs: bool) -> int:
-    now = _now()
+    now = c.now
     at = c.db.expire_time(key, now)
     if at < 0:
         return at  # -2 no key, -1 no expiry
@@ -279,7 +273,7 @@ def pexpiretime(c, argv):
 @command("persist", arity=2, flags="write fast", keys=(1, 1, 1), group="generic")
 def persist(c, argv):
     """PERSIST key"""
-    return c.db.persist(argv[1], _now())
+    return c.db.persist(argv[1], c.now)
 
 
 # ---- OBJECT ----
@@ -306,14 +300,14 @@ def _lfu_policy(c) -> bool:
 @command("object|encoding", arity=3, flags="readonly", keys=(2, 2, 1), group="generic")
 def object_encoding(c, argv):
     """OBJECT ENCODING key"""
-    enc = c.db.object_encoding(argv[2], _now())
+    enc = c.db.object_encoding(argv[2], c.now)
     return None if enc is None else enc.encode()
 
 
 @command("object|freq", arity=3, flags="readonly", keys=(2, 2, 1), group="generic")
 def object_freq(c, argv):
     """OBJECT FREQ key"""
-    freq = c.db.lfu_freq(argv[2], _now())
+    freq = c.db.lfu_freq(argv[2], c.now)
     if freq is None:
         return None
     if not _lfu_policy(c):
@@ -327,7 +321,7 @@ def object_freq(c, argv):
 @command("object|idletime", arity=3, flags="readonly", keys=(2, 2, 1), group="generic")
 def object_idletime(c, argv):
     """OBJECT IDLETIME key"""
-    idle = c.db.idle_ms(argv[2], _now())
+    idle = c.db.idle_ms(argv[2], c.now)
     if idle is None:
         return None
     if _lfu_policy(c):
@@ -340,7 +334,7 @@ def object_idletime(c, argv):
 @command("object|refcount", arity=3, flags="readonly", keys=(2, 2, 1), group="generic")
 def object_refcount(c, argv):
     """OBJECT REFCOUNT key"""
-    meta = c.db.lookup(argv[2], _now(), touch=False)
+    meta = c.db.lookup(argv[2], c.now, touch=False)
     if meta is None:
         return None
     if meta.type == T_STRING and string_encoding(meta.value, meta.enc) == "int":

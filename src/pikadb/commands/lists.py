@@ -10,7 +10,6 @@ that completes the command once key has data; inside MULTI it answers like a tim
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
-from time import time_ns
 
 from pikadb import errors
 from pikadb.commands import connection as _connection  # noqa: F401  (declares CLIENT)
@@ -30,10 +29,6 @@ RANK_ZERO = (
 )
 NUMKEYS = "ERR numkeys should be greater than 0"
 COUNT_POSITIVE = "ERR count should be greater than 0"
-
-
-def _now() -> int:
-    return time_ns() // 1_000_000
 
 
 # ---- argument helpers ----
@@ -127,25 +122,25 @@ def _numkeys_keys(numkeys_idx: int):
 @command("lpush", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="list")
 def lpush(c, argv):
     """LPUSH key element [element ...]"""
-    return lists.push(c.db, argv[1], argv[2:], _now(), left=True)
+    return lists.push(c.db, argv[1], argv[2:], c.now, left=True)
 
 
 @command("rpush", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="list")
 def rpush(c, argv):
     """RPUSH key element [element ...]"""
-    return lists.push(c.db, argv[1], argv[2:], _now(), left=False)
+    return lists.push(c.db, argv[1], argv[2:], c.now, left=False)
 
 
 @command("lpushx", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="list")
 def lpushx(c, argv):
     """LPUSHX key element [element ...]"""
-    return lists.push(c.db, argv[1], argv[2:], _now(), left=True, xx=True)
+    return lists.push(c.db, argv[1], argv[2:], c.now, left=True, xx=True)
 
 
 @command("rpushx", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="list")
 def rpushx(c, argv):
     """RPUSHX key element [element ...]"""
-    return lists.push(c.db, argv[1], argv[2:], _now(), left=False, xx=True)
+    return lists.push(c.db, argv[1], argv[2:], c.now, left=False, xx=True)
 
 
 def _pop(c, argv, left: bool):
@@ -153,9 +148,9 @@ def _pop(c, argv, left: bool):
         raise errors.wrong_arity(argv[0].decode("utf-8", "replace").lower())
     if len(argv) == 3:
         count = _positive(argv[2], MUST_BE_POSITIVE)
-        r = lists.pop(c.db, argv[1], _now(), left=left, count=count)
+        r = lists.pop(c.db, argv[1], c.now, left=left, count=count)
         return NULL_ARRAY if r is None else r
-    return lists.pop(c.db, argv[1], _now(), left=left)
+    return lists.pop(c.db, argv[1], c.now, left=left)
 
 
 @command("lpop", arity=-2, flags="write fast", keys=(1, 1, 1), group="list")
@@ -173,7 +168,7 @@ def rpop(c, argv):
 @command("llen", arity=2, flags="readonly fast", keys=(1, 1, 1), group="list")
 def llen(c, argv):
     """LLEN key"""
-    return lists.llen(c.db, argv[1], _now())
+    return lists.llen(c.db, argv[1], c.now)
 
 
 # ---- ranges and positions ----
@@ -183,13 +178,13 @@ def llen(c, argv):
 def lrange(c, argv):
     """LRANGE key start stop"""
     start, stop = int_arg(argv[2]), int_arg(argv[3])
-    return lists.lrange(c.db, argv[1], start, stop, _now())
+    return lists.lrange(c.db, argv[1], start, stop, c.now)
 
 
 @command("lindex", arity=3, flags="readonly", keys=(1, 1, 1), group="list")
 def lindex(c, argv):
     """LINDEX key index"""
-    db, now = c.db, _now()
+    db, now = c.db, c.now
     index = parse_int(argv[2])
     if index is None:
         # Redis looks the key up (nil, WRONGTYPE) before it parses the index.
@@ -202,7 +197,7 @@ def lindex(c, argv):
 @command("lset", arity=4, flags="write denyoom", keys=(1, 1, 1), group="list")
 def lset(c, argv):
     """LSET key index element"""
-    db, now = c.db, _now()
+    db, now = c.db, c.now
     index = parse_int(argv[2])
     if index is None:
         if lists.llen(db, argv[1], now) == 0:  # no such key / WRONGTYPE come first
@@ -218,21 +213,21 @@ def linsert(c, argv):
     where = argv[2].upper()
     if where not in (b"BEFORE", b"AFTER"):
         raise syntax_error()
-    return lists.linsert(c.db, argv[1], where == b"BEFORE", argv[3], argv[4], _now())
+    return lists.linsert(c.db, argv[1], where == b"BEFORE", argv[3], argv[4], c.now)
 
 
 @command("lrem", arity=4, flags="write", keys=(1, 1, 1), group="list")
 def lrem(c, argv):
     """LREM key count element"""
     count = int_arg(argv[2])
-    return lists.lrem(c.db, argv[1], count, argv[3], _now())
+    return lists.lrem(c.db, argv[1], count, argv[3], c.now)
 
 
 @command("ltrim", arity=4, flags="write", keys=(1, 1, 1), group="list")
 def ltrim(c, argv):
     """LTRIM key start stop"""
     start, stop = int_arg(argv[2]), int_arg(argv[3])
-    lists.ltrim(c.db, argv[1], start, stop, _now())
+    lists.ltrim(c.db, argv[1], start, stop, c.now)
     return OK
 
 
@@ -256,7 +251,7 @@ def lpos(c, argv):
         else:
             raise syntax_error()
         j += 2
-    return lists.lpos(c.db, argv[1], argv[2], _now(), rank=rank, count=count, maxlen=maxlen)
+    return lists.lpos(c.db, argv[1], argv[2], c.now, rank=rank, count=count, maxlen=maxlen)
 
 
 # ---- moves and multi-key pops ----
@@ -266,20 +261,20 @@ def lpos(c, argv):
 def lmove(c, argv):
     """LMOVE source destination LEFT|RIGHT LEFT|RIGHT"""
     from_left, to_left = _where(argv[3]), _where(argv[4])
-    return lists.lmove(c.db, argv[1], argv[2], _now(), from_left=from_left, to_left=to_left)
+    return lists.lmove(c.db, argv[1], argv[2], c.now, from_left=from_left, to_left=to_left)
 
 
 @command("rpoplpush", arity=3, flags="write denyoom", keys=(1, 2, 1), group="list")
 def rpoplpush(c, argv):
     """RPOPLPUSH source destination"""
-    return lists.lmove(c.db, argv[1], argv[2], _now(), from_left=False, to_left=True)
+    return lists.lmove(c.db, argv[1], argv[2], c.now, from_left=False, to_left=True)
 
 
 @command("lmpop", arity=-4, flags="write", keys=_numkeys_keys(1), group="list")
 def lmpop(c, argv):
     """LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]"""
     keys, left, count = _mpop_args(argv, 1)
-    r = lists.mpop(c.db, keys, _now(), left=left, count=count)
+    r = lists.mpop(c.db, keys, c.now, left=left, count=count)
     return NULL_ARRAY if r is None else list(r)
 
 
@@ -301,7 +296,7 @@ def _first_list(db, keys: list[bytes], now: int) -> bytes | None:
 
 def _blocking_pop(c, keys: list[bytes], timeout: int, left: bool, count: int | None):
     """BLPOP/BRPOP (count None: reply [key, element]) and BLMPOP (reply [key, [elements]])."""
-    db, now = c.db, _now()
+    db, now = c.db, c.now
     key = _first_list(db, keys, now)
     if key is not None:
         return [key, lists.pop(db, key, now, left=left, count=count)]
@@ -310,7 +305,7 @@ def _blocking_pop(c, keys: list[bytes], timeout: int, left: bool, count: int | N
         return NULL_ARRAY
 
     def serve(ready: bytes):
-        v = lists.blocking_pop(db, ready, _now(), left=left, count=count)
+        v = lists.blocking_pop(db, ready, c.now, left=left, count=count)
         return None if v is None else [ready, v]
 
     return blocking.block(c, keys, timeout, serve)
@@ -336,7 +331,7 @@ def blmpop(c, argv):
 
 
 def _blocking_move(c, src: bytes, dst: bytes, timeout: int, from_left: bool, to_left: bool):
-    db, now = c.db, _now()
+    db, now = c.db, c.now
     meta = db.lookup(src, now)
     if meta is not None:
         if meta.type != T_LIST:
@@ -347,7 +342,7 @@ def _blocking_move(c, src: bytes, dst: bytes, timeout: int, from_left: bool, to_
         return None  # a null bulk, as LMOVE on a missing source
 
     def serve(ready: bytes):
-        now = _now()
+        now = c.now
         m = db.lookup(src, now)
         if m is None or m.type != T_LIST:
             return None

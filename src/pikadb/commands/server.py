@@ -123,15 +123,15 @@ def debug(c, argv):
     _debug_allowed(c)
     sub = argv[1].lower()
     if sub == b"digest" and len(argv) == 2:
-        now = time.time_ns() // 1_000_000
+        now = c.now
         return Status(hex_digest(dataset_digest(c.server.engine, now)))
     if sub == b"digest-parts" and len(argv) == 2:
         # Several workers (server/routing.py): this worker's share of DEBUG DIGEST.
-        now = time.time_ns() // 1_000_000
+        now = c.now
         parts = digest_parts(c.server.engine, now)
         return [x for db in sorted(parts) for x in (db, hex_digest(parts[db]).encode())]
     if sub == b"digest-value":
-        now = time.time_ns() // 1_000_000
+        now = c.now
         return [Status(hex_digest(value_digest(c.db, key, now))) for key in argv[2:]]
     if sub == b"sleep" and len(argv) == 3:
         try:

@@ -13,7 +13,6 @@ layer chose (numeric for intsets, as Redis lists them).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from time import time_ns
 
 from pikadb.commands.args import syntax_error
 from pikadb.commands.hashes import (
@@ -34,10 +33,6 @@ NUMKEYS = "ERR numkeys should be greater than 0"
 TOO_MANY_NUMKEYS = "ERR Number of keys can't be greater than number of args"
 LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 NOT_POSITIVE = "ERR value is out of range, must be positive"
-
-
-def _now() -> int:
-    return time_ns() // 1_000_000
 
 
 class SetReply(frozenset):
@@ -91,43 +86,43 @@ def set_limits(c) -> SetLimits:
 @command("sadd", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="set")
 def sadd(c, argv):
     """SADD key member [member ...]"""
-    return c.db.sadd(argv[1], argv[2:], _now(), set_limits(c))
+    return c.db.sadd(argv[1], argv[2:], c.now, set_limits(c))
 
 
 @command("srem", arity=-3, flags="write fast", keys=(1, 1, 1), group="set")
 def srem(c, argv):
     """SREM key member [member ...]"""
-    return c.db.srem(argv[1], argv[2:], _now())
+    return c.db.srem(argv[1], argv[2:], c.now)
 
 
 @command("scard", arity=2, flags="readonly fast", keys=(1, 1, 1), group="set")
 def scard(c, argv):
     """SCARD key"""
-    return c.db.scard(argv[1], _now())
+    return c.db.scard(argv[1], c.now)
 
 
 @command("sismember", arity=3, flags="readonly fast", keys=(1, 1, 1), group="set")
 def sismember(c, argv):
     """SISMEMBER key member"""
-    return 1 if c.db.sismember(argv[1], argv[2], _now()) else 0
+    return 1 if c.db.sismember(argv[1], argv[2], c.now) else 0
 
 
 @command("smismember", arity=-3, flags="readonly fast", keys=(1, 1, 1), group="set")
 def smismember(c, argv):
     """SMISMEMBER key member [member ...]"""
-    return c.db.smismember(argv[1], argv[2:], _now())
+    return c.db.smismember(argv[1], argv[2:], c.now)
 
 
 @command("smembers", arity=2, flags="readonly", keys=(1, 1, 1), group="set")
 def smembers(c, argv):
     """SMEMBERS key"""
-    return SetReply(c.db.smembers(argv[1], _now()))
+    return SetReply(c.db.smembers(argv[1], c.now))
 
 
 @command("smove", arity=4, flags="write fast", keys=(1, 2, 1), group="set")
 def smove(c, argv):
     """SMOVE source destination member"""
-    return 1 if c.db.smove(argv[1], argv[2], argv[3], _now(), set_limits(c)) else 0
+    return 1 if c.db.smove(argv[1], argv[2], argv[3], c.now, set_limits(c)) else 0
 
 
 # ---- random picks ----
@@ -139,9 +134,9 @@ def srandmember(c, argv):
     if len(argv) > 3:
         raise syntax_error()
     if len(argv) == 2:
-        picked = c.db.srandmember(argv[1], None, _now())
+        picked = c.db.srandmember(argv[1], None, c.now)
         return picked[0] if picked else None
-    key, count, now = argv[1], rand_count(argv[2]), _now()
+    key, count, now = argv[1], rand_count(argv[2]), c.now
     if count >= 0:
         picked = c.db.srandmember(key, count, now)
     else:  # repeats allowed: the reply's size is bounded there (commands/hashes.py)
@@ -155,15 +150,15 @@ def spop(c, argv):
     if len(argv) > 3:
         raise syntax_error()
     if len(argv) == 2:
-        popped = c.db.spop(argv[1], None, _now(), set_limits(c))
+        popped = c.db.spop(argv[1], None, c.now, set_limits(c))
         return popped[0] if popped else None
     count = parse_int(argv[2])
     if count is None or count < 0:
         raise CommandError(NOT_POSITIVE)
     if count == 0:
-        c.db.set_meta(argv[1], _now())  # WRONGTYPE still wins over the empty reply
+        c.db.set_meta(argv[1], c.now)  # WRONGTYPE still wins over the empty reply
         return SetReply([])
-    return SetReply(c.db.spop(argv[1], count, _now(), set_limits(c)) or [])
+    return SetReply(c.db.spop(argv[1], count, c.now, set_limits(c)) or [])
 
 
 # ---- set algebra ----
@@ -172,37 +167,37 @@ def spop(c, argv):
 @command("sinter", arity=-2, flags="readonly", keys=(1, -1, 1), group="set")
 def sinter(c, argv):
     """SINTER key [key ...]"""
-    return SetReply(c.db.set_algebra(INTER, argv[1:], _now()))
+    return SetReply(c.db.set_algebra(INTER, argv[1:], c.now))
 
 
 @command("sunion", arity=-2, flags="readonly", keys=(1, -1, 1), group="set")
 def sunion(c, argv):
     """SUNION key [key ...]"""
-    return SetReply(c.db.set_algebra(UNION, argv[1:], _now()))
+    return SetReply(c.db.set_algebra(UNION, argv[1:], c.now))
 
 
 @command("sdiff", arity=-2, flags="readonly", keys=(1, -1, 1), group="set")
 def sdiff(c, argv):
     """SDIFF key [key ...]"""
-    return SetReply(c.db.set_algebra(DIFF, argv[1:], _now()))
+    return SetReply(c.db.set_algebra(DIFF, argv[1:], c.now))
 
 
 @command("sinterstore", arity=-3, flags="write denyoom", keys=(1, -1, 1), group="set")
 def sinterstore(c, argv):
     """SINTERSTORE destination key [key ...]"""
-    return c.db.set_algebra_store(INTER, argv[1], argv[2:], _now(), set_limits(c))
+    return c.db.set_algebra_store(INTER, argv[1], argv[2:], c.now, set_limits(c))
 
 
 @command("sunionstore", arity=-3, flags="write denyoom", keys=(1, -1, 1), group="set")
 def sunionstore(c, argv):
     """SUNIONSTORE destination key [key ...]"""
-    return c.db.set_algebra_store(UNION, argv[1], argv[2:], _now(), set_limits(c))
+    return c.db.set_algebra_store(UNION, argv[1], argv[2:], c.now, set_limits(c))
 
 
 @command("sdiffstore", arity=-3, flags="write denyoom", keys=(1, -1, 1), group="set")
 def sdiffstore(c, argv):
     """SDIFFSTORE destination key [key ...]"""
-    return c.db.set_algebra_store(DIFF, argv[1], argv[2:], _now(), set_limits(c))
+    return c.db.set_algebra_store(DIFF, argv[1], argv[2:], c.now, set_limits(c))
 
 
 def _sintercard_keys(argv: list[bytes]) -> list[int]:
@@ -231,7 +226,7 @@ def sintercard(c, argv):
             i += 2
         else:
             raise syntax_error()
-    return c.db.sintercard(argv[2 : 2 + numkeys], limit, _now())
+    return c.db.sintercard(argv[2 : 2 + numkeys], limit, c.now)
 
 
 # ---- SSCAN ----
@@ -242,7 +237,7 @@ def sscan(c, argv):
     """SSCAN key cursor [MATCH pattern] [COUNT count]"""
     cursor = parse_cursor(argv[2])
     db = c.db
-    meta = db.set_meta(argv[1], _now())
+    meta = db.set_meta(argv[1], c.now)
     if meta is None:
         return EMPTY_SCAN  # options are not even looked at, as in Redis
     match, count = scan_options(argv, 3)

@@ -9,8 +9,6 @@ NX/XX), because clients can see which error comes first.
 
 from __future__ import annotations
 
-from time import time_ns
-
 from pikadb import errors
 from pikadb.commands.args import ArgCursor, int_arg, options, parse_options, syntax_error
 from pikadb.commands.table import Route, command
@@ -79,7 +77,7 @@ def _expire_option(opts: dict[bytes, bytes | None], now: int, cmd: str) -> int:
 @command("get", arity=2, flags="readonly fast", keys=(1, 1, 1), group="string")
 def get(c, argv):
     """GET key"""
-    return c.db.get(argv[1], time_ns() // 1_000_000)
+    return c.db.get(argv[1], c.now)
 
 
 def set_generic(
@@ -108,7 +106,7 @@ def set_generic(
 @command("set", arity=-3, flags="write denyoom", keys=(1, 1, 1), group="string")
 def set_(c, argv):
     """SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]"""
-    now = time_ns() // 1_000_000
+    now = c.now
     if len(argv) == 3:
         return set_generic(c, argv[1], argv[2], now)
     opts = parse_options(argv, 3, _SET_OPTIONS)
@@ -128,15 +126,13 @@ def set_(c, argv):
 @command("setnx", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string")
 def setnx(c, argv):
     """SETNX key value"""
-    return set_generic(
-        c, argv[1], argv[2], time_ns() // 1_000_000, nx=True, ok_reply=1, abort_reply=0
-    )
+    return set_generic(c, argv[1], argv[2], c.now, nx=True, ok_reply=1, abort_reply=0)
 
 
 @command("setex", arity=4, flags="write denyoom", keys=(1, 1, 1), group="string")
 def setex(c, argv):
     """SETEX key seconds value"""
-    now = time_ns() // 1_000_000
+    now = c.now
     at = expire_at_ms(argv[2], True, True, now, "setex")
     return set_generic(c, argv[1], argv[3], now, expire_at=at)
 
@@ -144,7 +140,7 @@ def setex(c, argv):
 @command("psetex", arity=4, flags="write denyoom", keys=(1, 1, 1), group="string")
 def psetex(c, argv):
     """PSETEX key milliseconds value"""
-    now = time_ns() // 1_000_000
+    now = c.now
     at = expire_at_ms(argv[2], False, True, now, "psetex")
     return set_generic(c, argv[1], argv[3], now, expire_at=at)
 
@@ -152,19 +148,19 @@ def psetex(c, argv):
 @command("getset", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string")
 def getset(c, argv):
     """GETSET key value"""
-    return set_generic(c, argv[1], argv[2], time_ns() // 1_000_000, get=True)
+    return set_generic(c, argv[1], argv[2], c.now, get=True)
 
 
 @command("getdel", arity=2, flags="write fast", keys=(1, 1, 1), group="string")
 def getdel(c, argv):
     """GETDEL key"""
-    return c.db.getdel(argv[1], time_ns() // 1_000_000)
+    return c.db.getdel(argv[1], c.now)
 
 
 @command("getex", arity=-2, flags="write fast", keys=(1, 1, 1), group="string")
 def getex(c, argv):
     """GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]"""
-    now = time_ns() // 1_000_000
+    now = c.now
     opts = parse_options(argv, 2, _GETEX_OPTIONS)
     db = c.db
     value = db.get(argv[1], now)  # nil / WRONGTYPE come before the expire value's checks
@@ -183,7 +179,7 @@ def getex(c, argv):
 )
 def mget(c, argv):
     """MGET key [key ...]"""
-    return c.db.mget(argv[1:], time_ns() // 1_000_000)
+    return c.db.mget(argv[1:], c.now)
 
 
 def _pairs(argv: list[bytes]) -> list[tuple[bytes, bytes]]:
@@ -197,14 +193,14 @@ def _pairs(argv: list[bytes]) -> list[tuple[bytes, bytes]]:
 )
 def mset(c, argv):
     """MSET key value [key value ...]"""
-    c.db.mset(_pairs(argv), time_ns() // 1_000_000)
+    c.db.mset(_pairs(argv), c.now)
     return OK
 
 
 @command("msetnx", arity=-3, flags="write denyoom", keys=(1, -1, 2), group="string")
 def msetnx(c, argv):
     """MSETNX key value [key value ...]"""
-    return 1 if c.db.mset(_pairs(argv), time_ns() // 1_000_000, nx=True) else 0
+    return 1 if c.db.mset(_pairs(argv), c.now, nx=True) else 0
 
 
 # ---- counters ----
@@ -213,19 +209,19 @@ def msetnx(c, argv):
 @command("incr", arity=2, flags="write denyoom fast", keys=(1, 1, 1), group="string")
 def incr(c, argv):
     """INCR key"""
-    return c.db.incr_by(argv[1], 1, time_ns() // 1_000_000)
+    return c.db.incr_by(argv[1], 1, c.now)
 
 
 @command("decr", arity=2, flags="write denyoom fast", keys=(1, 1, 1), group="string")
 def decr(c, argv):
     """DECR key"""
-    return c.db.incr_by(argv[1], -1, time_ns() // 1_000_000)
+    return c.db.incr_by(argv[1], -1, c.now)
 
 
 @command("incrby", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string")
 def incrby(c, argv):
     """INCRBY key increment"""
-    return c.db.incr_by(argv[1], int_arg(argv[2]), time_ns() // 1_000_000)
+    return c.db.incr_by(argv[1], int_arg(argv[2]), c.now)
 
 
 @command("decrby", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string")
@@ -234,7 +230,7 @@ def decrby(c, argv):
     delta = int_arg(argv[2])
     if delta == -LLONG_MAX - 1:
         raise errors.err("decrement would overflow")
-    return c.db.incr_by(argv[1], -delta, time_ns() // 1_000_000)
+    return c.db.incr_by(argv[1], -delta, c.now)
 
 
 @command("incrbyfloat", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string")
@@ -250,7 +246,7 @@ def incrbyfloat(c, argv):
         except OverflowError:
             raise errors.err("increment would produce NaN or Infinity") from None
 
-    return c.db.incr_by_float(argv[1], add, time_ns() // 1_000_000)
+    return c.db.incr_by_float(argv[1], add, c.now)
 
 
 # ---- APPEND / STRLEN / ranges ----
@@ -276,14 +272,14 @@ def append(c, argv):
         _check_length(c, len(old) + len(suffix))
         return old + suffix
 
-    value = c.db.update_string(argv[1], time_ns() // 1_000_000, cat)
+    value = c.db.update_string(argv[1], c.now, cat)
     return len(value) if value is not None else 0
 
 
 @command("strlen", arity=2, flags="readonly fast", keys=(1, 1, 1), group="string")
 def strlen(c, argv):
     """STRLEN key"""
-    value = c.db.get(argv[1], time_ns() // 1_000_000)
+    value = c.db.get(argv[1], c.now)
     return 0 if value is None else len(value)
 
 
@@ -306,14 +302,14 @@ def setrange(c, argv):
         view = memoryview(old)
         return b"".join((view[:offset], piece, view[offset + len(piece) :]))
 
-    value = c.db.update_string(argv[1], time_ns() // 1_000_000, patch, ENC_RAW, ENC_RAW)
+    value = c.db.update_string(argv[1], c.now, patch, ENC_RAW, ENC_RAW)
     return 0 if value is None else len(value)
 
 
 def _getrange(c, argv):
     start = int_arg(argv[2])
     end = int_arg(argv[3])
-    value = c.db.get(argv[1], time_ns() // 1_000_000)
+    value = c.db.get(argv[1], c.now)
     if value is None:
         return b""
     n = len(value)
@@ -350,7 +346,7 @@ def substr(c, argv):
 @command("lcs", arity=-3, flags="readonly", keys=(1, 2, 1), group="string")
 def lcs(c, argv):
     """LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]"""
-    now = time_ns() // 1_000_000
+    now = c.now
     db = c.db
     ma = db.lookup(argv[1], now)
     mb = db.lookup(argv[2], now)

@@ -15,8 +15,6 @@ Runtime errors are per-command replies inside EXEC's array. WATCHed keys: server
 
 from __future__ import annotations
 
-from time import time_ns
-
 from pikadb import errors
 from pikadb.commands.table import Command, command
 from pikadb.errors import CommandError
@@ -111,7 +109,7 @@ def exec_(c, argv):
     if state is None:
         raise CommandError("ERR EXEC without MULTI")
     watches = c.server.watches
-    if c.watched_keys and watches.expired_since_watch(c, time_ns() // 1_000_000):
+    if c.watched_keys and watches.expired_since_watch(c, c.now):
         c.dirty_cas = True
     if state.doomed:
         discard(c)
@@ -154,7 +152,7 @@ def watch(c, argv):
     if c.dirty_cas:
         return OK  # already doomed: watching more changes nothing
     watches = c.server.watches
-    now = time_ns() // 1_000_000
+    now = c.now
     for key in argv[1:]:
         watches.watch(c, key, now)
     return OK

@@ -20,7 +20,6 @@ exists they hand the client to the server's blocking registry (server/blocking.p
 from __future__ import annotations
 
 import re
-from time import time_ns
 
 from pikadb import errors
 from pikadb.commands.args import int_arg, syntax_error
@@ -62,10 +61,6 @@ NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
 COUNT_POSITIVE = "ERR count should be greater than 0"
 LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 RANDMEMBER_RANGE = f"ERR value is out of range, value must between {-LLONG_MAX} and {LLONG_MAX}"
-
-
-def _now() -> int:
-    return time_ns() // 1_000_000
 
 
 # ---- encoding limits, kept in step with CONFIG SET ----
@@ -249,7 +244,7 @@ def zadd_generic(c, argv: list[bytes], incr: bool) -> object:
     added, updated, processed, score = c.db.zadd(
         argv[1],
         pairs,
-        _now(),
+        c.now,
         nx=nx,
         xx=xx,
         gt=gt,
@@ -277,7 +272,7 @@ def zincrby(c, argv):
 @command("zrem", arity=-3, flags="write fast", keys=(1, 1, 1), group="sortedset")
 def zrem(c, argv):
     """ZREM key member [member ...]"""
-    return c.db.zrem(argv[1], argv[2:], _now())
+    return c.db.zrem(argv[1], argv[2:], c.now)
 
 
 # ---- point reads ----
@@ -286,45 +281,45 @@ def zrem(c, argv):
 @command("zcard", arity=2, flags="readonly fast", keys=(1, 1, 1), group="sortedset")
 def zcard(c, argv):
     """ZCARD key"""
-    return c.db.zcard(argv[1], _now())
+    return c.db.zcard(argv[1], c.now)
 
 
 @command("zscore", arity=3, flags="readonly fast", keys=(1, 1, 1), group="sortedset")
 def zscore(c, argv):
     """ZSCORE key member"""
-    return c.db.zscore(argv[1], argv[2], _now())
+    return c.db.zscore(argv[1], argv[2], c.now)
 
 
 @command("zmscore", arity=-3, flags="readonly fast", keys=(1, 1, 1), group="sortedset")
 def zmscore(c, argv):
     """ZMSCORE key member [member ...]"""
-    return c.db.zmscore(argv[1], argv[2:], _now())
+    return c.db.zmscore(argv[1], argv[2:], c.now)
 
 
 @command("zrank", arity=3, flags="readonly fast", keys=(1, 1, 1), group="sortedset")
 def zrank(c, argv):
     """ZRANK key member"""
-    return c.db.zrank(argv[1], argv[2], _now(), False)
+    return c.db.zrank(argv[1], argv[2], c.now, False)
 
 
 @command("zrevrank", arity=3, flags="readonly fast", keys=(1, 1, 1), group="sortedset")
 def zrevrank(c, argv):
     """ZREVRANK key member"""
-    return c.db.zrank(argv[1], argv[2], _now(), True)
+    return c.db.zrank(argv[1], argv[2], c.now, True)
 
 
 @command("zcount", arity=4, flags="readonly fast", keys=(1, 1, 1), group="sortedset")
 def zcount(c, argv):
     """ZCOUNT key min max"""
     rng = parse_score_range(argv[2], argv[3])
-    return c.db.zcount(argv[1], rng, _now())
+    return c.db.zcount(argv[1], rng, c.now)
 
 
 @command("zlexcount", arity=4, flags="readonly fast", keys=(1, 1, 1), group="sortedset")
 def zlexcount(c, argv):
     """ZLEXCOUNT key min max"""
     rng = parse_lex_range(argv[2], argv[3])
-    return c.db.zlexcount(argv[1], rng, _now())
+    return c.db.zlexcount(argv[1], rng, c.now)
 
 
 # ---- ZRANGE family (zrangeGenericCommand) ----
@@ -376,7 +371,7 @@ def zrange_generic(
         minidx, maxidx = maxidx, minidx
     key = argv[start]
     db = c.db
-    now = _now()
+    now = c.now
     if rangetype == RANK:
         lo, hi = int_arg(argv[minidx]), int_arg(argv[maxidx])
         pairs = db.zrange_rank(key, lo, hi, now, reverse)
@@ -442,21 +437,21 @@ def zrevrangebylex(c, argv):
 def zremrangebyrank(c, argv):
     """ZREMRANGEBYRANK key start stop"""
     start, stop = int_arg(argv[2]), int_arg(argv[3])
-    return c.db.zremrange_rank(argv[1], start, stop, _now())
+    return c.db.zremrange_rank(argv[1], start, stop, c.now)
 
 
 @command("zremrangebyscore", arity=4, flags="write", keys=(1, 1, 1), group="sortedset")
 def zremrangebyscore(c, argv):
     """ZREMRANGEBYSCORE key min max"""
     rng = parse_score_range(argv[2], argv[3])
-    return c.db.zremrange_score(argv[1], rng, _now())
+    return c.db.zremrange_score(argv[1], rng, c.now)
 
 
 @command("zremrangebylex", arity=4, flags="write", keys=(1, 1, 1), group="sortedset")
 def zremrangebylex(c, argv):
     """ZREMRANGEBYLEX key min max"""
     rng = parse_lex_range(argv[2], argv[3])
-    return c.db.zremrange_lex(argv[1], rng, _now())
+    return c.db.zremrange_lex(argv[1], rng, c.now)
 
 
 # ---- pops ----
@@ -470,7 +465,7 @@ def _zpop_minmax(c, argv: list[bytes], from_max: bool) -> object:
         count = int_arg(argv[2], POSITIVE)
         if count < 0:
             raise CommandError(POSITIVE)
-    res = c.db.zpop([argv[1]], _now(), from_max, 1 if count == -1 else count)
+    res = c.db.zpop([argv[1]], c.now, from_max, 1 if count == -1 else count)
     if res is None or count == 0:
         return []
     nested = c.proto > 2 and count != -1
@@ -540,7 +535,7 @@ def zmpop_args(argv: list[bytes], numkeys_idx: int) -> tuple[list[bytes], bool, 
 def zmpop(c, argv):
     """ZMPOP numkeys key [key ...] MIN | MAX [COUNT count]"""
     keys, from_max, count = zmpop_args(argv, 1)
-    res = c.db.zpop(keys, _now(), from_max, count)
+    res = c.db.zpop(keys, c.now, from_max, count)
     if res is None:
         return NULL_ARRAY
     key, pairs = res
@@ -566,7 +561,7 @@ def _blocking_zpop(
     missing keys skipped), or block until one of keys holds a zset. Inside MULTI/EXEC the
     command cannot block and answers as a timeout (a null array)."""
     db = c.db
-    res = db.zpop(keys, _now(), from_max, count)
+    res = db.zpop(keys, c.now, from_max, count)
     if res is not None:
         return _bzpop_reply(res[0], res[1], nested)
     blocking = c.server.blocking
@@ -574,7 +569,7 @@ def _blocking_zpop(
         return NULL_ARRAY
 
     def serve(ready: bytes) -> object:
-        now = _now()
+        now = c.now
         meta = db.lookup(ready, now)
         if meta is None or meta.type != T_ZSET:
             return None  # another type at the key: not ready for us, stay blocked (Redis too)
@@ -626,7 +621,7 @@ def zrandmember(c, argv):
         withscores = len(argv) == 4
         if withscores and not -(LLONG_MAX // 2) <= count <= LLONG_MAX // 2:
             raise CommandError(OUT_OF_RANGE)  # Redis 7.0.8+: count * 2 would overflow
-        key, now = argv[1], _now()
+        key, now = argv[1], c.now
         if count >= 0:
             pairs = db.zrandmember(key, now, count)
         else:  # repeats allowed: the reply's size is bounded there (commands/hashes.py)
@@ -639,7 +634,7 @@ def zrandmember(c, argv):
         if pairs is None:
             return []
         return pairs_reply(c, pairs, withscores)
-    pairs = db.zrandmember(argv[1], _now(), None)
+    pairs = db.zrandmember(argv[1], c.now, None)
     return None if pairs is None else pairs[0][0]
 
 
@@ -658,7 +653,7 @@ def zsetop_generic(
         raise errors.err(f"at least 1 input key is needed for '{name}' command")
     if setnum > len(argv) - (numkeys_idx + 1):
         raise syntax_error()
-    now = _now()
+    now = c.now
     db = c.db
     first = numkeys_idx + 1
     sources = db.zsources(argv[first : first + setnum], now)
@@ -764,7 +759,7 @@ def zintercard(c, argv):
 def zscan(c, argv):
     """ZSCAN key cursor [MATCH pattern] [COUNT count]"""
     cursor = parse_cursor(argv[2])
-    now = _now()
+    now = c.now
     db = c.db
     if not db.zexists_typed(argv[1], now):
         return EMPTY_SCAN  # options are not even looked at, as in Redis

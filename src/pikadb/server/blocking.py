@@ -35,6 +35,7 @@ as their non-blocking form.
 from __future__ import annotations
 
 import asyncio
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -256,6 +257,7 @@ class Blocking:
                         self._reply_and_resume(b, reply)
 
     def _try_serve(self, b: BlockedClient, key: bytes) -> Any:
+        b.client.now = time.time_ns() // 1_000_000  # served now, not when it blocked
         try:
             return b.serve(key)
         except CommandError as e:

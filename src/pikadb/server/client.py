@@ -65,6 +65,7 @@ class Client(asyncio.Protocol):
         self.authenticated = not server.requirepass
         self.user = "default"
         self.argv: list[bytes] = []
+        self.now = 0  # ms: the running command's clock (Dispatcher.execute stamps it)
         self.cmd: Command | None = None
         self.monitor = False
         self.blocked: BlockedClient | None = None  # while in BLPOP & co (server/blocking.py)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from pikadb.server.server import Server
 
 _perf_ns = time.perf_counter_ns
+_time_ns = time.time_ns
 
 
 class CommandStats:
@@ -177,6 +178,10 @@ class Dispatcher:
         Returns the encoded reply."""
         server = self.server
         c.argv = argv
+        if not c.in_exec:
+            # The command's clock, read once (expiry, TTLs, LRU): inside EXEC every queued
+            # command sees EXEC's time, as in Redis.
+            c.now = _time_ns() // 1_000_000
         # Binlog records carry the command for people and tools; the data travels in the
         # record's ops, so a big argument is shortened instead of being written twice.
         if cmd.is_write and max(map(len, argv)) > BINLOG_ARG_MAX:
