@@ -12,7 +12,6 @@ from pikadb.commands.table import COMMANDS, Route, command, container
 from pikadb.commands.transactions import discard
 from pikadb.errors import CommandError
 from pikadb.protocol import OK, PONG, ErrorReply, Status, Verbatim
-from pikadb.replication.syncmode import PAUSE_ALL, PAUSE_WRITE
 from pikadb.replies import ReplyError
 
 # ---- several workers: the workers' replies as one (Route.MERGE) ----
@@ -386,7 +385,7 @@ def _kill(c, target) -> None:
         target.close()
 
 
-_PAUSE_MODES = {b"write": PAUSE_WRITE, b"all": PAUSE_ALL}
+_PAUSE_MODES = {b"write": "write", b"all": "all"}
 
 
 def timeout_ms_arg(raw: bytes) -> int:
@@ -408,9 +407,9 @@ def client_pause(c, argv):
     """CLIENT PAUSE timeout [WRITE|ALL]"""
     if len(argv) > 4:
         raise errors.subcommand_syntax(argv[1], "client")
-    kind = PAUSE_ALL
+    kind = "all"
     if len(argv) == 4:  # Redis reads the mode before the timeout
-        kind = _PAUSE_MODES.get(argv[3].lower(), 0)
+        kind = _PAUSE_MODES.get(argv[3].lower(), "")
         if not kind:
             raise CommandError("ERR CLIENT PAUSE mode must be WRITE or ALL")
     ms = timeout_ms_arg(argv[2])

@@ -7,7 +7,6 @@ pikadb.replication.replica (the link to a master, role changes).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -16,9 +15,8 @@ from pikadb.commands.args import int_arg
 from pikadb.commands.merge import to_reply
 from pikadb.commands.table import Route, command
 from pikadb.errors import CommandError
-from pikadb.log import log
 from pikadb.protocol import OK, RawReply, Status
-from pikadb.replication.fullsync import start_full_sync
+from pikadb.replication.handshake import answer, check_shard_count, parse_request
 
 # ---- several workers: the workers' replies as one (Route.MERGE) ----
 
@@ -162,87 +160,21 @@ def replconf(c, argv):
     return OK
 
 
-def _diverged(engine, positions: dict[int, tuple[int, int, int]]) -> str:
-    """Why the replica's history is not this master's ('' when every shard's last record
-    is here with the same term and end offset)."""
-    for index, (id_, term, offset) in positions.items():
-        b = engine.slot_shards[index].binlog
-        if b.first_id - 1 <= id_ <= b.durable_id and not b.matches(id_, term, offset):
-            return (
-                f"history diverged: shard {index} record {id_} (term {term}, "
-                f"ending at offset {offset}) is not this master's"
-            )
-    return ""
-
-
-def _parse_pikasync(argv: list[bytes]) -> tuple[int, int, dict[int, tuple[int, int, int]]]:
-    try:
-        term = int(argv[2])
-        nshards = int(argv[3])
-        nums = [int(a) for a in argv[4:]]
-    except ValueError:
-        raise CommandError("ERR PIKASYNC: term, shard count and ids must be integers") from None
-    if not nums or len(nums) % 4:
-        raise CommandError(errors.SYNTAX)
-    positions = {nums[i]: (nums[i + 1], nums[i + 2], nums[i + 3]) for i in range(0, len(nums), 4)}
-    if len(positions) * 4 != len(nums) or not all(0 <= i < nshards for i in positions):
-        raise CommandError("ERR PIKASYNC: shard indexes must be distinct and below the count")
-    return term, nshards, positions
-
-
-def _owner_groups(server, indexes) -> dict[int, list[int]]:
-    """The shards asked for, grouped by the worker owning them (one group: one worker)."""
-    w = server.worker
-    groups: dict[int, list[int]] = {}
-    for i in indexes:
-        groups.setdefault(0 if w is None else i % w.count, []).append(i)
-    return groups
-
-
 @command("pikasync", arity=-5, flags="admin noscript no_multi", group="server")
 def pikasync(c, argv):
     """PIKASYNC <replid|?> <term> <nshards> <shard> <id> <term> <offset> ... (per shard
     asked for: its index, the last applied record, its term and end offset)"""
     server = c.server
-    engine = server.engine
     if c.repl_link is not None:
         raise CommandError("ERR this connection is already a replica link")
-    term, nshards, positions = _parse_pikasync(argv)
-    peer = f"{c.peer.rsplit(':', 1)[0]}:{c.repl_listening_port}"
-    if nshards != engine.nshards:
-        # A checkpoint cannot help: keys are spread over the shards by count.
-        reason = f"the replica has {nshards} shard(s), this master {engine.nshards}"
-        log.warning(f"Replica {peer} asks for synchronization: full sync needed: {reason}")
-        raise CommandError(f"FULLSYNC needed: {reason}")
-    groups = _owner_groups(server, positions)
-    if len(groups) > 1:
-        # This server's workers own them apart: one connection per worker's group.
-        raise CommandError("PIKASPLIT " + " ".join(",".join(map(str, g)) for g in groups.values()))
-    (owner,) = groups
-    if server.worker is not None and owner != server.worker.index:
+    request = parse_request(argv)
+    check_shard_count(server.engine, c, request)
+    w = server.worker
+    owner = request.owner(w.count if w is not None else 1)  # -PIKASPLIT: several
+    if w is not None and owner != w.index:
         server.hand_off(c, owner, argv)  # to the worker owning the shards, with the connection
         return NO_REPLY
-    reason = ""
-    if term > max(s.binlog.term for s in engine.shards):
-        reason = f"the replica's term {term} is newer than this master's (diverged history)"
-    else:
-        reason = _diverged(engine, positions)
-    ids = {i: p[0] for i, p in positions.items()}
-    if not reason:
-        link = server.repl_master.attach(c, ids)
-        if not isinstance(link, str):
-            log.notice(
-                f"Replica {peer} asks for synchronization: incremental sync accepted, "
-                f"sending the records after ids {ids}"
-            )
-            # After this reply (a reply held for this turn's group commit goes out first).
-            asyncio.get_running_loop().call_soon(link.catch_up)
-            return Status(f"CONTINUE {server.replid}")
-        reason = link
-    log.warning(f"Replica {peer} asks for synchronization: full sync needed: {reason}")
-    master_term = start_full_sync(server, c, peer, list(positions))
-    log.notice(f"Starting full sync (checkpoint transfer) to replica {peer}")
-    return Status(f"FULLRESYNC {server.replid} {master_term}")
+    return Status(answer(server, c, request))
 
 
 @command("psync", arity=-3, flags="admin noscript no_async_loading no_multi", group="server")
@@ -332,14 +264,19 @@ def replication_info(server) -> list[str]:
     return lines
 
 
-# ---- WAIT (replication/syncmode.py) ----
+# ---- WAIT (server/syncmode.py) ----
+
+WAIT_ON_REPLICA = (
+    "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
+    "if a replica is configured to be writable (which is not the default) writes to "
+    "replicas are just local and are not propagated."
+)
 
 
 @command("wait", arity=3, flags="noscript", group="connection", route=Route.WAIT)
 def wait(c, argv):
     """WAIT numreplicas timeout"""
     from pikadb.commands.connection import timeout_ms_arg
-    from pikadb.replication.syncmode import WAIT_ON_REPLICA
 
     if c.server.replica_of is not None:
         raise CommandError(WAIT_ON_REPLICA)

@@ -31,15 +31,21 @@ import os
 import shutil
 import time
 import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pikadb.log import log
 from pikadb.protocol import encode_command
+from pikadb.replication.master import MasterServer, MasterSide, ReplicaConnection
 
 if TYPE_CHECKING:
-    from pikadb.server.client import Client
-    from pikadb.server.server import Server
     from pikadb.storage.engine import Engine
+
+
+class FullSyncServer(MasterServer, Protocol):
+    """What a full sync to a replica needs of the server: the master side's, and the links."""
+
+    repl_master: MasterSide
+
 
 CHUNK = 256 << 10
 # Stop reading files while this much is unsent in the replica's transport.
@@ -62,7 +68,9 @@ class FullSyncError(Exception):
 class FullSyncSender:
     """One full sync to one replica connection."""
 
-    def __init__(self, server: Server, client: Client, peer: str, indexes: list[int]) -> None:
+    def __init__(
+        self, server: FullSyncServer, client: ReplicaConnection, peer: str, indexes: list[int]
+    ) -> None:
         self.server = server
         self.client = client
         self.peer = peer
@@ -201,7 +209,9 @@ def _flush_memtables(rdbs: list) -> None:
         rdb.flush()
 
 
-def start_full_sync(server: Server, client: Client, peer: str, indexes: list[int]) -> int:
+def start_full_sync(
+    server: FullSyncServer, client: ReplicaConnection, peer: str, indexes: list[int]
+) -> int:
     """Take the checkpoints of these shards and send them, after this reply (in a task: a
     failure closes the connection and the replica tries again). -> the term."""
     sender = FullSyncSender(server, client, peer, indexes)

@@ -20,14 +20,45 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pikadb.log import log
 from pikadb.storage.binlog import BinlogReader, Fresh
 
 if TYPE_CHECKING:
-    from pikadb.server.client import Client
-    from pikadb.server.server import Server
+    from pikadb.config import Config
+    from pikadb.storage.engine import Engine
+
+
+class ReplicaConnection(Protocol):
+    """The connection of a replica that sent PIKASYNC (the server's client object)."""
+
+    transport: asyncio.Transport | None
+    closed: bool
+    peer: str
+    repl_listening_port: int
+    repl_announce_ip: str
+    repl_link: Any
+
+    def send(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MasterServer(Protocol):
+    """What the master side needs of the server that runs it."""
+
+    engine: Engine
+    config: Config
+
+    def begin_turn(self) -> None:
+        """Work starts running on the event loop (the end of the turn follows)."""
+        ...
+
+    def replicas_acked(self) -> None:
+        """REPLCONF ACKs arrived: waiters on acks are looked at by the end of the turn."""
+        ...
+
 
 # Stop reading the binlog for a replica while this much is unsent in its transport.
 PUSH_HIGH_WATER = 4 << 20
@@ -47,7 +78,7 @@ class ReplicaLink:
     its readers and what it acknowledged, by shard index, its announced address."""
 
     def __init__(
-        self, master: MasterSide, client: Client, readers: dict[int, BinlogReader]
+        self, master: MasterSide, client: ReplicaConnection, readers: dict[int, BinlogReader]
     ) -> None:
         self.master = master
         self.client = client
@@ -81,8 +112,7 @@ class ReplicaLink:
         if offset is not None:
             self.acked_offsets[shard] = offset
         self.master.server.engine.slot_shards[shard].binlog.pin(self, id_)
-        # WAIT and sync-mode replies waiting on acks: at the end of this turn (Server.end_turn).
-        self.master.server.syncmode.acks_arrived = True
+        self.master.server.replicas_acked()
 
     def push_fresh(self, fresh: dict[int, Fresh], frames: dict[int, bytes]) -> None:
         """The end of a turn: send the turn's new records (frames: by shard, shared by every
@@ -175,12 +205,12 @@ class ReplicaView:
 class MasterSide:
     """Every replica link of this server (a replica may have its own replicas too)."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: MasterServer) -> None:
         self.server = server
         self.links: list[ReplicaLink] = []
         self._last_ping = time.monotonic()
 
-    def attach(self, client: Client, after_ids: dict[int, int]) -> ReplicaLink | str:
+    def attach(self, client: ReplicaConnection, after_ids: dict[int, int]) -> ReplicaLink | str:
         """A link for a replica whose shards (index -> id) applied up to those ids, or
         why there is none (the reason a full sync is needed)."""
         shards = self.server.engine.slot_shards

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pikadb import errors
@@ -30,7 +31,6 @@ from pikadb.protocol import Parser, encode_command
 from pikadb.replication.fullsync import FullSyncError, FullSyncReceiver
 
 if TYPE_CHECKING:
-    from pikadb.commands.table import Command
     from pikadb.config import Config
     from pikadb.storage.engine import Engine
     from pikadb.storage.shard import Shard
@@ -45,6 +45,19 @@ _MAX_LINE = 64 << 10
 APPLY_BUDGET = 0.01
 # Records applied in one write at most (per shard; a turn's run is usually smaller).
 APPLY_RUN = 4096
+
+
+class LinkState(StrEnum):
+    """A channel's link to the master, as Redis's REPL_STATE_* (ROLE shows the value)."""
+
+    CONNECT = "connect"  # not connected: waiting to (re)connect
+    CONNECTING = "connecting"  # the TCP connection is being made
+    SYNC = "sync"  # handshake, PIKASYNC, or a full sync in progress
+    CONNECTED = "connected"  # streaming records
+
+
+# The worst state first: what several channels show as one.
+_WORST_FIRST = (LinkState.CONNECT, LinkState.CONNECTING, LinkState.SYNC, LinkState.CONNECTED)
 
 
 class ReplicaServer(Protocol):
@@ -112,7 +125,7 @@ class ReplicaSide:
     @property
     def state(self) -> str:
         states = {ch.state for ch in self.channels}
-        return next(s for s in ("connect", "connecting", "sync", "connected") if s in states)
+        return next(s for s in _WORST_FIRST if s in states)
 
     @property
     def ever_up(self) -> bool:
@@ -140,15 +153,13 @@ class ReplicaSide:
 
     # ---- what the dispatcher asks (server.replica_of is this object on a replica) ----
 
-    def refuse(self, cmd: Command) -> CommandError | None:
+    def refuse(self, is_write: bool, serves_stale: bool) -> CommandError | None:
+        """READONLY for a write, MASTERDOWN while the link is down (replica-serve-stale-data
+        no) for a command without the stale flag; None: it may run."""
         cfg = self.server.config
-        if cmd.is_write and cfg.get_bool("replica-read-only"):
+        if is_write and cfg.get_bool("replica-read-only"):
             return CommandError(errors.READONLY)
-        if (
-            not self.link_up
-            and "stale" not in cmd.flags
-            and not cfg.get_bool("replica-serve-stale-data")
-        ):
+        if not self.link_up and not serves_stale and not cfg.get_bool("replica-serve-stale-data"):
             return CommandError(MASTERDOWN)
         return None
 
@@ -168,7 +179,7 @@ class Channel:
         self.host = side.host
         self.port = side.port
         self.shards = shards
-        self.state = "connect"  # ROLE: connect | connecting | sync | connected
+        self.state = LinkState.CONNECT  # set_state() only
         self.link: MasterLink | None = None
         self.link_up = False
         self.down_since = time.monotonic()
@@ -202,7 +213,7 @@ class Channel:
         loop = asyncio.get_running_loop()
         delay = BACKOFF_MIN
         while not self._stopped:
-            self.state = "connecting"
+            self.set_state(LinkState.CONNECTING)
             log.notice(f"Connecting to MASTER {self.host}:{self.port}")
             try:
                 _t, link = await asyncio.wait_for(
@@ -218,7 +229,7 @@ class Channel:
                 if link.was_up:
                     delay = BACKOFF_MIN
             self._set_down()
-            self.state = "connect"
+            self.set_state(LinkState.CONNECT)
             if self._stopped:
                 return
             await asyncio.sleep(delay)
@@ -231,12 +242,17 @@ class Channel:
 
     # ---- link state ----
 
+    def set_state(self, state: LinkState) -> None:
+        if state != self.state:
+            log.verbose(f"MASTER <-> REPLICA link {self.shards}: {self.state} -> {state}")
+            self.state = state
+
     def set_up(self, replid: str) -> None:
         self.side.master_replid = replid
         self.link_up = True
         self.ever_up = True
         self.full_sync_reason = ""
-        self.state = "connected"
+        self.set_state(LinkState.CONNECTED)
         self.last_io = time.monotonic()
 
     def _set_down(self) -> None:
@@ -293,7 +309,7 @@ class MasterLink(asyncio.Protocol):
         self.fd = sock.fileno() if sock is not None else -1
         self.server.link_opened(self)
         side = self.side
-        side.state = "sync"
+        side.set_state(LinkState.SYNC)
         side.last_io = time.monotonic()
         cfg = self.server.config
         cmds: list[list[bytes | str | int]] = []

@@ -106,7 +106,7 @@ class Client(asyncio.Protocol):
         self.repl_announce_ip = ""
         self.repl_link: ReplicaLink | None = None
         self.close_after_flush = False
-        # CLIENT PAUSE: the command postponed until the pause ends (replication/syncmode.py);
+        # CLIENT PAUSE: the command postponed until the pause ends (server/syncmode.py);
         # woff: the binlog ids after this client's last write (WAIT, sync mode).
         self.postponed: list[bytes] | None = None
         self.woff: tuple[int, ...] | None = None

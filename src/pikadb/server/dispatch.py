@@ -25,7 +25,7 @@ from pikadb.commands.transactions import queue, rejected
 from pikadb.errors import CommandError
 from pikadb.log import log
 from pikadb.protocol import encode
-from pikadb.replication.syncmode import LATEST
+from pikadb.server.syncmode import LATEST
 
 if TYPE_CHECKING:
     from pikadb.server.client import Client
@@ -123,7 +123,7 @@ class Dispatcher:
             if err is not None:
                 return self.reject(err, cmd, c, argv)
         if server.replica_of is not None:  # READONLY / MASTERDOWN (replication/replica.py)
-            err = server.replica_of.refuse(cmd)
+            err = server.replica_of.refuse(cmd.is_write, "stale" in cmd.flags)
             if err is not None:
                 return self.reject(err, cmd, c, argv)
         if c.multi is not None or c.subscribed:

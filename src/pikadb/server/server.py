@@ -19,7 +19,6 @@ from pikadb.config import Config
 from pikadb.log import log
 from pikadb.replication.master import MasterSide
 from pikadb.replication.replica import ReplicaSide
-from pikadb.replication.syncmode import SyncMode
 from pikadb.server.blocking import Blocking
 from pikadb.server.dispatch import Dispatcher
 from pikadb.server.latency import LatencyMonitor
@@ -30,6 +29,7 @@ from pikadb.server.pubsub import PubSub
 from pikadb.server.roles import become_master, become_replica
 from pikadb.server.slowlog import SlowLog
 from pikadb.server.stats import Stats
+from pikadb.server.syncmode import SyncMode
 from pikadb.storage.engine import Database, Engine
 
 if TYPE_CHECKING:
@@ -199,6 +199,11 @@ class Server:
                 self._release_deferred(ok)  # 4, 5
         start, self._turn_start = self._turn_start, 0.0
         self.loopstats.record(time.perf_counter() - start)
+
+    def replicas_acked(self) -> None:
+        """REPLCONF ACKs arrived (replication/master.py): the end of this turn answers the
+        WAITs and sync-mode replies that have enough replicas now."""
+        self.syncmode.acks_arrived = True
 
     def _turn_latency(self, ms: float) -> None:
         if self.latency.threshold_ms:

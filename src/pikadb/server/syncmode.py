@@ -56,11 +56,6 @@ if TYPE_CHECKING:
 PAUSE_NONE, PAUSE_WRITE, PAUSE_ALL = 0, 1, 2
 
 NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
-WAIT_ON_REPLICA = (
-    "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
-    "if a replica is configured to be writable (which is not the default) writes to "
-    "replicas are just local and are not propagated."
-)
 
 
 # Client.woff of a client that wrote outside sync mode: "up to the positions of now".
@@ -165,7 +160,9 @@ class SyncMode:
             self.unpause()
         return self.pause_kind != PAUSE_NONE
 
-    def pause(self, ms: int, kind: int) -> None:
+    def pause(self, ms: int, mode: str) -> None:
+        """CLIENT PAUSE ms WRITE|ALL (mode "write" or "all")."""
+        kind = PAUSE_ALL if mode == "all" else PAUSE_WRITE
         self.pause_kind = max(self.pause_kind, kind)
         self.pause_end = max(self.pause_end, time.monotonic() + ms / 1000)
         if self._pause_timer is not None:
