@@ -1,1 +1,5 @@
-"""pikad: the server process (network, dispatch, cron, lifecycle)."""
+"""pikad: the server process (network, dispatch, the end of the turn, cron, lifecycle,
+blocking, transactions' WATCH, pub/sub, CLIENT PAUSE / WAIT / sync mode, role changes,
+workers and forwarding between them). docs/architecture.md draws how it uses the packages
+below it.
+"""
