@@ -27,6 +27,13 @@ except ImportError as e:  # pragma: no cover - exercised by packaging mistakes o
         "`pip install .` or `python setup.py build_ext --inplace` (needs cython and gcc)"
     ) from e
 
+
+def error_reply(text: str) -> bytes:
+    """An error reply's bytes. Redis replaces newlines in error texts so the reply stays one
+    line."""
+    return b"-" + text.replace("\r", " ").replace("\n", " ").encode("utf-8", "replace") + b"\r\n"
+
+
 OK = Status("OK")
 PONG = Status("PONG")
 QUEUED = Status("QUEUED")
@@ -46,6 +53,7 @@ __all__ = [
     "Verbatim",
     "encode",
     "encode_command",
+    "error_reply",
     "format_double",
     "ld_add",
     "parse_ld",

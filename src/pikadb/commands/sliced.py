@@ -18,7 +18,7 @@ from typing import Any
 
 from pikadb.errors import CommandError
 from pikadb.log import log
-from pikadb.protocol import RawReply, encode
+from pikadb.protocol import RawReply, encode, error_reply
 
 SLICE_S = 0.005
 ENCODE_STEP = 20_000  # array elements encoded per step
@@ -73,12 +73,12 @@ def _next_slice(c: Any, steps: Generator[None, None, bytes]) -> None:
     try:
         finished, reply = _run(steps, _perf() + SLICE_S)
     except CommandError as e:
-        finished, reply = True, b"-" + e.text.encode("utf-8", "replace") + b"\r\n"
+        finished, reply = True, error_reply(e.text)
     except Exception as e:  # a bug must not leave the client waiting forever
         name = c.cmd.name if c.cmd is not None else "?"
         log.warning(f"Internal error in '{name}' (sliced): {e!r}")
         text = f"ERR internal error in '{name}': {type(e).__name__}: {e}"
-        finished, reply = True, b"-" + text.encode("utf-8", "replace") + b"\r\n"
+        finished, reply = True, error_reply(text)
     if not finished:
         asyncio.get_running_loop().call_soon(_next_slice, c, steps)
         return

@@ -24,7 +24,7 @@ from pikadb.commands.table import Command, lookup
 from pikadb.commands.transactions import queue, rejected
 from pikadb.errors import CommandError
 from pikadb.log import log
-from pikadb.protocol import encode
+from pikadb.protocol import encode, error_reply
 from pikadb.server.syncmode import LATEST
 
 if TYPE_CHECKING:
@@ -58,11 +58,6 @@ def shorten_args(argv: list[bytes]) -> list[bytes]:
         else a[:BINLOG_ARG_MAX] + b"... (%d more bytes)" % (len(a) - BINLOG_ARG_MAX)
         for a in argv
     ]
-
-
-def error_reply(text: str) -> bytes:
-    # Redis replaces newlines in error texts so the reply stays one line.
-    return b"-" + text.replace("\r", " ").replace("\n", " ").encode("utf-8", "replace") + b"\r\n"
 
 
 class Dispatcher:
