@@ -436,7 +436,7 @@ class Database(StringOps, HashOps, SetOps, ZsetOps):
             for prefix in (P_META, P_DATA, P_EXPIRE):
                 b.delete_range(*pdb_range(prefix, pdb))
             b.delete(counters_key(pdb))
-            shard.commit(b)
+            shard.commit(b, self.engine.current_command)
             shard.counters.pop(pdb, None)
 
     # ---- OBJECT ----

@@ -20,7 +20,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from rocksdict import Cache
@@ -46,7 +46,7 @@ from pikadb.storage.encoding import (
     decode_dbmap,
     encode_dbmap,
 )
-from pikadb.storage.ops import Ops
+from pikadb.storage.ops import DBMAP_REPAIR_TAG, Ops, Tag
 from pikadb.storage.reclaim import reclaim_step
 from pikadb.storage.scan import CursorTable
 from pikadb.storage.shard import RemoteShard, Shard, ShardOpenError, rocksdb_options
@@ -130,9 +130,10 @@ class Engine:
         # both; an empty dict keeps the write path free of the check.
         self.watched: dict[bytes, object] = {}
         self.on_modified: Callable[[bytes], None] = _ignore_modified
-        # (db index, argv) of the command being executed: the dispatcher stores it, and
-        # background writers their synthetic argv (background()); every binlog record
-        # carries it for people and tools (replaying a record uses its ops only).
+        # The tag (db index, argv) of the command being executed: the dispatcher stores it,
+        # a command's WriteSet passes it to Shard.commit; background writers pass their
+        # own (storage/ops.py). Every binlog record carries its tag for people and tools
+        # (replaying a record uses its ops only).
         self.current_command: tuple[int, list[bytes]] = (0, [])
         self.dbmap: list[int] = []  # logical db -> physical db id
         self._dbmap_generation = 0
@@ -208,8 +209,7 @@ class Engine:
             self.nshards = nshards
             self._sync_writes = sync_writes
             self.databases = databases
-            with self.background(b"DBMAP-REPAIR"):
-                self._load_dbmap(databases)
+            self._load_dbmap(databases)
             self._dbs = [Database(self, i, self.dbmap[i]) for i in range(databases)]
         except BaseException:
             self._close_shards()
@@ -298,12 +298,12 @@ class Engine:
         self._dbmap_generation = generation
         for shard, m in zip(self.shards, stored, strict=True):
             if m != (generation, pdbs):
-                self._write_dbmap(shard)
+                self._write_dbmap(shard, DBMAP_REPAIR_TAG)
 
-    def _write_dbmap(self, shard: Shard) -> None:
+    def _write_dbmap(self, shard: Shard, tag: Tag) -> None:
         b = Ops()
         b.put(SYS_DBMAP, encode_dbmap(self._dbmap_generation, self.dbmap))
-        shard.commit(b)
+        shard.commit(b, tag)
 
     def adopt_dbmap(self, raw: bytes) -> None:
         """A replica applied a master's dbmap record: use it if it is newer."""
@@ -314,16 +314,6 @@ class Engine:
         self.dbmap = pdbs[: self.databases]
         for i, db in enumerate(self._dbs):
             db.pdb = self.dbmap[i]
-
-    @contextlib.contextmanager
-    def background(self, *argv: bytes) -> Iterator[None]:
-        """Writes inside are recorded in the binlog under this synthetic command."""
-        saved = self.current_command
-        self.current_command = (0, list(argv))
-        try:
-            yield
-        finally:
-            self.current_command = saved
 
     # ---- what the server uses ----
 
@@ -365,7 +355,7 @@ class Engine:
         for shard in self.shards:
             b = Ops()
             b.delete_range(P_META, P_END)  # meta, data, expiry index and counters
-            shard.commit(b)
+            shard.commit(b, self.current_command)
             shard.counters.clear()
         self.access.clear()
         self.cursors.clear()
@@ -376,7 +366,7 @@ class Engine:
         self.dbmap[a], self.dbmap[b] = self.dbmap[b], self.dbmap[a]
         self._dbmap_generation += 1
         for shard in self.shards:
-            self._write_dbmap(shard)
+            self._write_dbmap(shard, self.current_command)
         self._dbs[a].pdb = self.dbmap[a]
         self._dbs[b].pdb = self.dbmap[b]
 
@@ -384,8 +374,7 @@ class Engine:
         """Delete keys past their TTL, oldest first, for at most time_budget_s. -> count."""
         if not self.active_expire_enabled or self.closed:
             return 0
-        with self.background(b"PEXPIRE-CYCLE"):
-            n = _expire.active_expire_cycle(self, time_budget_s)
+        n = _expire.active_expire_cycle(self, time_budget_s)
         self.active_expired += n
         return n
 
@@ -453,8 +442,7 @@ class Engine:
         for shard in self.shards:
             st = shard.reclaim
             if st.dirty:
-                with self.background(b"RECLAIM"):
-                    removed += reclaim_step(shard, st, deadline)
+                removed += reclaim_step(shard, st, deadline)
             if st.compact and st.cursor is None:
                 self._compact_later(shard)
             if time.monotonic() >= deadline:
@@ -585,8 +573,7 @@ class Engine:
             for db in self._dbs:
                 db.shard_for = lambda key, only=only: only
         self._dbmap_generation = -1
-        with self.background(b"DBMAP-REPAIR"):
-            self._load_dbmap(self.databases)
+        self._load_dbmap(self.databases)
         for i, db in enumerate(self._dbs):
             db.pdb = self.dbmap[i]
         for mk in list(self.watched):

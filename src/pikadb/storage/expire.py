@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING
 
 from pikadb.keycodec import decode_meta, expire_key, meta_key, parse_expire_key
-from pikadb.storage.ops import Ops
+from pikadb.storage.ops import EXPIRE_TAG, Ops
 from pikadb.storage.writeset import WriteSet
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def _expire_pdb(
         del it
         if not entries:
             return True, deleted
-        ws = WriteSet(engine, now)
+        ws = WriteSet(engine, now, EXPIRE_TAG)
         stale = Ops()
         nstale = 0
         for ek in entries:
@@ -78,7 +78,7 @@ def _expire_pdb(
                 nstale += 1
         ws.commit()
         if nstale:
-            shard.commit(stale)
+            shard.commit(stale, EXPIRE_TAG)
         if not more:
             return True, deleted
         lo = entries[-1] + b"\x00"

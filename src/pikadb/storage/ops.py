@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from rocksdict import WriteBatch
 
+# What a binlog record says it came from, for people and tools: (logical db, argv). The
+# data travels in the record's ops; writes of no command carry a synthetic argv.
+Tag = tuple[int, list[bytes]]
+EXPIRE_TAG: Tag = (0, [b"PEXPIRE-CYCLE"])
+RECLAIM_TAG: Tag = (0, [b"RECLAIM"])
+DBMAP_REPAIR_TAG: Tag = (0, [b"DBMAP-REPAIR"])
+
 
 def add_ops(batch: WriteBatch, items: list) -> None:
     for k, v in items:
@@ -46,4 +53,4 @@ class Ops:
         return b
 
 
-__all__ = ["Ops", "add_ops"]
+__all__ = ["DBMAP_REPAIR_TAG", "EXPIRE_TAG", "RECLAIM_TAG", "Ops", "Tag", "add_ops"]

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from pikadb.keycodec import T_STRING, data_prefix, decode_meta, meta_key, parse_data_key
 from pikadb.storage.encoding import P_DATA, P_EXPIRE, prefix_successor
-from pikadb.storage.ops import Ops
+from pikadb.storage.ops import RECLAIM_TAG, Ops
 
 if TYPE_CHECKING:
     from pikadb.storage.shard import Shard
@@ -89,7 +89,7 @@ def reclaim_step(shard: Shard, state: ShardReclaim, deadline: float) -> int:
             in_batch += 1
             removed += 1
             if in_batch >= _GROUPS_PER_BATCH:
-                shard.commit(batch)
+                shard.commit(batch, RECLAIM_TAG)
                 batch = Ops()
                 in_batch = 0
         it.seek(end)
@@ -101,7 +101,7 @@ def reclaim_step(shard: Shard, state: ShardReclaim, deadline: float) -> int:
         state.dirty = state.rerun
         state.rerun = False
     if in_batch:
-        shard.commit(batch)
+        shard.commit(batch, RECLAIM_TAG)
     state.groups_reclaimed += removed
     return removed
 

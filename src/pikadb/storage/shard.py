@@ -6,7 +6,7 @@ Rdict.put/delete/write. A RocksDB write error becomes errors.StorageFullError an
 the batch is applied (RocksDB batches are atomic).
 
 Binlog (pikadb.storage.binlog): each committed Ops list becomes one binlog record (its
-ops plus engine.current_command for people and tools). _write appends the records to the
+ops plus the command's tag for people and tools). _write appends the records to the
 binlog file BEFORE the RocksDB write, which also stores the binlog position (system record
 SYS_BINLOG), so the binlog is a redo log: on open, records after the stored position are
 re-applied before anything reads the shard; a refused RocksDB write cuts its records off the
@@ -47,7 +47,7 @@ from pikadb.storage.encoding import (
     decode_counters,
     prefix_successor,
 )
-from pikadb.storage.ops import Ops, add_ops
+from pikadb.storage.ops import Ops, Tag, add_ops
 from pikadb.storage.reclaim import ShardReclaim
 from pikadb.storage.replicated import refresh_after_apply
 
@@ -186,15 +186,15 @@ class Shard:
 
     # ---- the one write path ----
 
-    def commit(self, batch: Ops) -> None:
-        """Write one command's batch (atomically) and its binlog record. In group mode a
-        batch without range deletes joins the pending group and is written by
-        flush_group(); anything else is written now, after the pending group (order is
-        kept)."""
+    def commit(self, batch: Ops, tag: Tag) -> None:
+        """Write one command's batch (atomically) and its binlog record, which says it came
+        from tag. In group mode a batch without range deletes joins the pending group and
+        is written by flush_group(); anything else is written now, after the pending group
+        (order is kept)."""
         items = batch.items
         if not items:
             return
-        db, argv = self.engine.current_command  # type: ignore[attr-defined]
+        db, argv = tag
         if self.group_commit and not batch.ranges:
             group = self._group
             if group is None:

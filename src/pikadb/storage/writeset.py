@@ -37,7 +37,7 @@ from pikadb.keycodec import (
     meta_key,
 )
 from pikadb.storage.encoding import counters_key, encode_counters, prefix_successor
-from pikadb.storage.ops import Ops
+from pikadb.storage.ops import Ops, Tag
 
 if TYPE_CHECKING:
     from pikadb.storage.database import Database
@@ -67,6 +67,7 @@ def write_string(
     counters) in one batch, without the WriteSet machinery."""
     access = engine.access
     b = Ops()
+    tag = engine.current_command
     b.put(mk, encode_string(value, new_at, 0))
     if old_at is None:
         c = shard.counters.get(pdb) or (0, 0, 0)
@@ -87,13 +88,13 @@ def write_string(
             new[1] += 1
             new[2] += new_at
     else:
-        shard.commit(b)
+        shard.commit(b, tag)
         access.touch(mk, now)
         if engine.watched and mk in engine.watched:
             engine.on_modified(mk)
         return
     b.put(counters_key(pdb), encode_counters(new[0], new[1], new[2]))
-    shard.commit(b)
+    shard.commit(b, tag)
     shard.counters[pdb] = new
     if old_at is None:
         access.created(mk, now)
@@ -113,11 +114,15 @@ class WriteSet:
         "access",
         "engine",
         "now",
+        "tag",
     )
 
-    def __init__(self, engine: Engine, now: int) -> None:
+    def __init__(self, engine: Engine, now: int, tag: Tag | None = None) -> None:
+        """The writes of one command (its tag: the command the engine runs, unless given:
+        background writers name themselves)."""
         self.engine = engine
         self.now = now
+        self.tag = engine.current_command if tag is None else tag
         self.access = engine.access
         self._batches: dict[Shard, Ops] = {}
         self._pending: dict[bytes, bytes | None] = {}  # meta key -> raw meta as left here
@@ -303,8 +308,9 @@ class WriteSet:
                 b = batches[shard] = Ops()
             b.put(counters_key(pdb), encode_counters(new[0], new[1], new[2]))
             updates.append((shard, pdb, new))
+        tag = self.tag
         for shard, b in batches.items():
-            shard.commit(b)
+            shard.commit(b, tag)
             for s, pdb, new in updates:
                 if s is shard:
                     s.counters[pdb] = new

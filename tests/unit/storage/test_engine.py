@@ -131,7 +131,7 @@ def test_swapdb_repairs_a_half_written_map(tmp_path):
         eng.db(0).set(b"x", b"0", now)
         eng.dbmap[0], eng.dbmap[1] = eng.dbmap[1], eng.dbmap[0]
         eng._dbmap_generation += 1
-        eng._write_dbmap(eng.shards[1])  # only one shard got the new map
+        eng._write_dbmap(eng.shards[1], (0, [b"SWAPDB", b"0", b"1"]))  # one shard got it
     with Engine.open(path) as eng:
         assert eng.db(1).get(b"x", now) == b"0"
         assert all(s.get(b"\x00dbmap") == eng.shards[0].get(b"\x00dbmap") for s in eng.shards)
