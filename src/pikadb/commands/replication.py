@@ -133,11 +133,11 @@ def replconf(c, argv):
         opt, val = argv[i].lower(), argv[i + 1]
         if opt == b"listening-port":
             try:
-                c.repl_listening_port = int(val)
+                c.announced.port = int(val)
             except ValueError:
                 raise CommandError(errors.NOT_INTEGER) from None
         elif opt == b"ip-address":
-            c.repl_announce_ip = val.decode("utf-8", "replace")
+            c.announced.ip = val.decode("utf-8", "replace")
         elif opt == b"capa":
             pass
         elif opt == b"ack":

@@ -38,7 +38,7 @@ class MultiState:
 def queue(c, cmd: Command, argv: list[bytes]) -> bytes:
     """The dispatcher's MULTI queueing (queueMultiCommand); returns the +QUEUED reply."""
     state = c.multi
-    if not (state.doomed or c.dirty_cas):  # no point keeping commands that will never run
+    if not (state.doomed or c.tx.dirty_cas):  # no point keeping commands that will never run
         state.commands.append((cmd, argv))
     return QUEUED_REPLY
 
@@ -46,7 +46,7 @@ def queue(c, cmd: Command, argv: list[bytes]) -> bytes:
 def discard(c) -> None:
     """Leave MULTI, forget the queue and every WATCHed key (Redis discardTransaction)."""
     c.multi = None
-    c.dirty_cas = False
+    c.tx.dirty_cas = False
     c.server.watches.unwatch_all(c)
 
 
@@ -109,12 +109,12 @@ def exec_(c, argv):
     if state is None:
         raise CommandError("ERR EXEC without MULTI")
     watches = c.server.watches
-    if c.watched_keys and watches.expired_since_watch(c, c.now):
-        c.dirty_cas = True
+    if c.tx.watched_keys and watches.expired_since_watch(c, c.now):
+        c.tx.dirty_cas = True
     if state.doomed:
         discard(c)
         raise CommandError(errors.EXECABORT)
-    if c.dirty_cas:
+    if c.tx.dirty_cas:
         discard(c)
         return NULL_ARRAY
     watches.unwatch_all(c)  # our own writes below must not matter
@@ -149,7 +149,7 @@ def watch(c, argv):
     """WATCH key [key ...]"""
     if c.multi is not None:
         raise CommandError("ERR WATCH inside MULTI is not allowed")
-    if c.dirty_cas:
+    if c.tx.dirty_cas:
         return OK  # already doomed: watching more changes nothing
     watches = c.server.watches
     now = c.now
@@ -168,5 +168,5 @@ def watch(c, argv):
 def unwatch(c, argv):
     """UNWATCH"""
     c.server.watches.unwatch_all(c)
-    c.dirty_cas = False
+    c.tx.dirty_cas = False
     return OK

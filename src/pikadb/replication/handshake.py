@@ -84,7 +84,7 @@ def _diverged(engine: Engine, positions: dict[int, tuple[int, int, int]]) -> str
 
 
 def _peer(c: ReplicaConnection) -> str:
-    return f"{c.peer.rsplit(':', 1)[0]}:{c.repl_listening_port}"
+    return f"{c.peer.rsplit(':', 1)[0]}:{c.announced.port}"
 
 
 def check_shard_count(engine: Engine, c: ReplicaConnection, request: SyncRequest) -> None:

@@ -86,9 +86,9 @@ class ReplicaLink:
         self.acked_ids = {i: r.last_id for i, r in readers.items()}
         self.acked_offsets = dict.fromkeys(readers, 0)
         self.ip = client.peer.rsplit(":", 1)[0].strip("[]")
-        self.port = client.repl_listening_port
-        if client.repl_announce_ip:
-            self.ip = client.repl_announce_ip
+        self.port = client.announced.port
+        if client.announced.ip:
+            self.ip = client.announced.ip
         self.last_ack = time.monotonic()
         self.closed = False
         # Behind the turn's records (just attached, or paused by PUSH_HIGH_WATER): catch_up

@@ -49,6 +49,45 @@ class Slot:
         self.data: bytes | None = None
 
 
+class TxState:
+    """A connection's WATCH / transaction state besides the open MULTI (Client.multi)."""
+
+    __slots__ = ("broadcast", "dirty_cas", "pinned", "watched_keys", "worker")
+
+    def __init__(self) -> None:
+        self.dirty_cas = False  # Redis's CLIENT_DIRTY_CAS: a WATCHed key changed
+        # WATCHed keys: (db, key) -> server.multi.WatchedKey
+        self.watched_keys: dict[tuple[int, bytes], WatchedKey] = {}
+        # Several workers (server/routing.py): the worker the transaction (WATCH, queued
+        # keys) lives on; pinned: it changes the connection, so it runs here; broadcast:
+        # queued commands about the whole server (SLAVEOF, CLIENT KILL, FLUSHALL) that run
+        # on every other worker once the transaction ran here.
+        self.worker: int | None = None
+        self.pinned = False
+        self.broadcast: list[list[bytes]] | None = None
+
+
+class Subscriptions:
+    """A connection's Pub/Sub subscriptions, each in subscription order."""
+
+    __slots__ = ("channels", "patterns", "shard_channels")
+
+    def __init__(self) -> None:
+        self.channels: dict[bytes, None] = {}
+        self.patterns: dict[bytes, None] = {}
+        self.shard_channels: dict[bytes, None] = {}
+
+
+class Announced:
+    """What a replica connection announced with REPLCONF listening-port / ip-address."""
+
+    __slots__ = ("ip", "port")
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.ip = ""
+
+
 class Client(asyncio.Protocol):
     is_proxy = False  # server/peers.py: a client of another worker
     quiet = False  # a proxy running a piece of a split command: not accounted here
@@ -73,18 +112,15 @@ class Client(asyncio.Protocol):
         # and the pipeline behind it wait.
         self.sliced: Generator | None = None
         self.sliced_reply: Callable[[bytes], None] | None = None  # where its reply goes
-        # MULTI/EXEC (commands/transactions.py): the open transaction, Redis's DIRTY_CAS flag,
-        # WATCHed keys ((db, key) -> server.multi.WatchedKey) and, while EXEC runs its queue,
-        # in_exec, which tells blocking commands to answer at once instead of blocking.
+        # MULTI/EXEC (commands/transactions.py): the open transaction and, while EXEC runs
+        # its queue, in_exec, which tells blocking commands to answer at once instead of
+        # blocking (both read for every command); WATCH and the rest in tx.
         self.multi: MultiState | None = None
-        self.dirty_cas = False
-        self.watched_keys: dict[tuple[int, bytes], WatchedKey] = {}
         self.in_exec = False
-        # Pub/Sub (server/pubsub.py): subscriptions in subscription order; `subscribed` is
-        # Redis's CLIENT_PUBSUB flag (the RESP2 subscribed context).
-        self.channels: dict[bytes, None] = {}
-        self.patterns: dict[bytes, None] = {}
-        self.shard_channels: dict[bytes, None] = {}
+        self.tx = TxState()
+        # Pub/Sub (server/pubsub.py): subscriptions; `subscribed` is Redis's CLIENT_PUBSUB
+        # flag (the RESP2 subscribed context, read for every command).
+        self.subs = Subscriptions()
         self.subscribed = False
         # The replies being built by data_received: output pushed meanwhile (push()) joins
         # them in order instead of overtaking them.
@@ -102,8 +138,7 @@ class Client(asyncio.Protocol):
         self.deferred = False  # output held until this turn's group commit (server.py)
         # Replication: what a replica announced (REPLCONF) and, once PIKASYNC accepted it,
         # the link streaming records to it (replication/master.py).
-        self.repl_listening_port = 0
-        self.repl_announce_ip = ""
+        self.announced = Announced()
         self.repl_link: ReplicaLink | None = None
         self.close_after_flush = False
         # CLIENT PAUSE: the command postponed until the pause ends (server/syncmode.py);
@@ -111,16 +146,11 @@ class Client(asyncio.Protocol):
         self.postponed: list[bytes] | None = None
         self.woff: tuple[int, ...] | None = None
         # Several workers (server/routing.py): waiting for another worker's reply (the
-        # pipeline behind waits too), the workers holding a proxy of this client, and
-        # the worker its transaction (WATCH, queued keys) lives on.
+        # pipeline behind waits too), and the workers holding a proxy of this client.
+        # (Flat, not grouped: data_received and write() read them for every command.)
         self.awaiting = False
         self.forwarded_to = -1
         self.proxied: set[int] | None = None
-        self.tx_worker: int | None = None
-        self.tx_pinned = False  # its transaction changes the connection: runs here
-        # Queued commands about the whole server (SLAVEOF, CLIENT KILL, FLUSHALL): the
-        # transaction runs here, then they run on every other worker (server/routing.py).
-        self.tx_broadcast: list[list[bytes]] | None = None
         # Pipelined forwarding: replies of commands still running on other workers (Slot)
         # and the output behind them, in order; how many are in flight; a command that
         # must wait until they all came back (held_argv, run again by resume()).
@@ -412,7 +442,7 @@ class Client(asyncio.Protocol):
             or (self.awaiting and self.cmd is not None and "blocking" in self.cmd.flags)
         ):
             f += "b"  # blocked here, or on the worker owning the keys (server/routing.py)
-        if self.dirty_cas:
+        if self.tx.dirty_cas:
             f += "d"
         if self.close_after_reply:
             f += "c"
@@ -431,10 +461,11 @@ class Client(asyncio.Protocol):
         name = (self.name or b"").decode("utf-8", "replace")
         qbuf = self.parser.buffered()
         queued = len(self.multi.commands) if self.multi is not None else -1
+        subs = self.subs
         return (
             f"id={self.id} addr={self.peer} laddr={self.local} fd={self.fd} name={name} "
             f"age={int(now - self.created)} idle={idle} flags={self.flags()} db={self.dbindex} "
-            f"sub={len(self.channels)} psub={len(self.patterns)} ssub={len(self.shard_channels)} "
+            f"sub={len(subs.channels)} psub={len(subs.patterns)} ssub={len(subs.shard_channels)} "
             f"multi={queued} qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 "
             f"rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user={self.user} "
             f"redir=-1 resp={self.proto}"

@@ -61,8 +61,8 @@ def _send(c: Client, worker: int, argv: list[bytes], deadline: float) -> None:
         return
     state = [
         list(argv),
-        c.repl_listening_port,
-        c.repl_announce_ip,
+        c.announced.port,
+        c.announced.ip,
         c.user,
         c.name or b"",
         c.dbindex,
@@ -144,8 +144,8 @@ class HandoffReceiver:
         c.authenticated = True  # the worker that accepted it checked AUTH
         c.user = user
         c.name = name or None
-        c.repl_listening_port = listening_port
-        c.repl_announce_ip = announce_ip
+        c.announced.port = listening_port
+        c.announced.ip = announce_ip
         if db:
             c.dbindex = db
             c.db = server.database(db)

@@ -1,6 +1,6 @@
 """WATCH: which client watches which key, and what makes its transaction fail (Redis multi.c).
 
-A client's watches live in `c.watched_keys` ((db index, key) -> WatchedKey); the server-wide
+A client's watches live in `c.tx.watched_keys` ((db index, key) -> WatchedKey); the server-wide
 map `by_mk` goes from a key's meta key (the storage name of the key in its physical db) to
 every WatchedKey on it. Each watched meta key holds a reference in engine.watched
 (storage.watch), so the write path reports committed writes to it through the listener
@@ -61,7 +61,7 @@ class Watches:
 
     def watch(self, c: Client, key: bytes, now: int) -> None:
         ident = (c.dbindex, key)
-        if ident in c.watched_keys:
+        if ident in c.tx.watched_keys:
             return
         engine = self.server.engine
         if not self._listening:
@@ -71,18 +71,18 @@ class Watches:
         mk = meta_key(db.pdb, key)
         raw = db.shard_for(key).get(mk)
         wk = WatchedKey(c, c.dbindex, key, mk, raw is not None and _is_expired(raw, now))
-        c.watched_keys[ident] = wk
+        c.tx.watched_keys[ident] = wk
         self.by_mk.setdefault(mk, []).append(wk)
         watch_key(engine, mk)
 
     def unwatch_all(self, c: Client) -> None:
-        if not c.watched_keys:
+        if not c.tx.watched_keys:
             return
         engine = self.server.engine
-        for wk in c.watched_keys.values():
+        for wk in c.tx.watched_keys.values():
             self._unlink(wk)
             unwatch_key(engine, wk.mk)
-        c.watched_keys.clear()
+        c.tx.watched_keys.clear()
 
     def _unlink(self, wk: WatchedKey) -> None:
         lst = self.by_mk[wk.mk]
@@ -91,7 +91,7 @@ class Watches:
             del self.by_mk[wk.mk]
 
     def _dirty(self, c: Client) -> None:
-        c.dirty_cas = True
+        c.tx.dirty_cas = True
         if c.is_proxy:  # the client is on another worker: its CLIENT LIST shows 'd' too
             c.notify_origin("dirty")  # type: ignore[attr-defined]
         # Nothing can make it clean again but EXEC/DISCARD/UNWATCH/RESET: stop listening.
@@ -99,7 +99,7 @@ class Watches:
 
     def expired_since_watch(self, c: Client, now: int) -> bool:
         """EXEC: a key alive when WATCHed and past its TTL now (isWatchedKeyExpired)."""
-        for wk in c.watched_keys.values():
+        for wk in c.tx.watched_keys.values():
             if wk.expired:
                 continue
             raw = self._raw(wk.dbindex, wk.key)
@@ -130,7 +130,7 @@ class Watches:
         if not self.by_mk:
             return
         for wk in self._iter_all() if dbindex is None else self._in_dbs((dbindex,)):
-            if wk.client.dirty_cas or self._raw(wk.dbindex, wk.key) is None:
+            if wk.client.tx.dirty_cas or self._raw(wk.dbindex, wk.key) is None:
                 continue
             if wk.expired:
                 wk.expired = False  # an expired key deleted: no logical change
@@ -147,7 +147,7 @@ class Watches:
             return
         for emptied, replaced in ((a, b), (b, a)):
             for wk in self._in_dbs((emptied,)):
-                if wk.client.dirty_cas:
+                if wk.client.tx.dirty_cas:
                     continue
                 in_emptied = self._raw(emptied, wk.key) is not None
                 raw_new = self._raw(replaced, wk.key)

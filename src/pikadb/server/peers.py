@@ -288,8 +288,8 @@ class PeerHub:
     def _client_dirty(self, payload: object) -> None:
         """A key our client WATCHes on another worker changed (shown as flags=d)."""
         c = self.server.clients.get(payload)  # type: ignore[arg-type]
-        if c is not None and c.tx_worker is not None:
-            c.dirty_cas = True
+        if c is not None and c.tx.worker is not None:
+            c.tx.dirty_cas = True
 
     def _unblock(self, payload: object) -> None:
         """CLIENT UNBLOCK from the worker of a client whose proxy is blocked here."""

@@ -3,7 +3,7 @@
 Three namespaces, each a map name -> subscribers (an insertion-ordered dict used as an ordered
 set, so delivery follows subscription order): channels (SUBSCRIBE), patterns (PSUBSCRIBE) and
 shard channels (SSUBSCRIBE; without cluster mode they are just a separate namespace). Every
-client keeps its own ordered sets (`c.channels`, `c.patterns`, `c.shard_channels`) for the
+client keeps its own ordered sets (`c.subs.channels`, `c.subs.patterns`, `c.subs.shard_channels`) for the
 counts in the confirmation frames, UNSUBSCRIBE without arguments and cleanup when it goes.
 `c.subscribed` is Redis's CLIENT_PUBSUB flag: set by any subscribe, cleared when the client's
 last subscription of any kind is gone; the dispatcher reads it for the RESP2 subscribed context.
@@ -91,12 +91,12 @@ class PubSub:
     def _count(c: Client, kind: Kind) -> int:
         """The count in a confirmation frame: shard channels are counted on their own."""
         if kind.attr == "shard_channels":
-            return len(c.shard_channels)
-        return len(c.channels) + len(c.patterns)
+            return len(c.subs.shard_channels)
+        return len(c.subs.channels) + len(c.subs.patterns)
 
     def subscribe(self, c: Client, kind: Kind, names: list[bytes]) -> bytes:
         """(P|S)SUBSCRIBE: one confirmation frame per name, encoded for c."""
-        mine: dict[bytes, None] = getattr(c, kind.attr)
+        mine: dict[bytes, None] = getattr(c.subs, kind.attr)
         registry = kind.registry
         frames = []
         for name in names:
@@ -115,7 +115,7 @@ class PubSub:
     def unsubscribe(self, c: Client, kind: Kind, names: list[bytes]) -> bytes:
         """(P|S)UNSUBSCRIBE: one frame per name (every subscription of this kind when no
         names are given, or a single frame with a null name when there is none)."""
-        mine: dict[bytes, None] = getattr(c, kind.attr)
+        mine: dict[bytes, None] = getattr(c.subs, kind.attr)
         frames = []
         if not names:
             names = list(mine)
@@ -124,7 +124,7 @@ class PubSub:
         for name in names:
             self._drop(c, kind, mine, name)
             frames.append(encode(Push([kind.unsubscribe, name, self._count(c, kind)]), c.proto))
-        if not (c.channels or c.patterns or c.shard_channels):
+        if not (c.subs.channels or c.subs.patterns or c.subs.shard_channels):
             c.subscribed = False
         return b"".join(frames)
 
@@ -142,7 +142,7 @@ class PubSub:
     def unsubscribe_everything(self, c: Client) -> None:
         """RESET and disconnection: leave every channel, pattern and shard channel silently."""
         for kind in (self.channels, self.patterns, self.shard):
-            mine: dict[bytes, None] = getattr(c, kind.attr)
+            mine: dict[bytes, None] = getattr(c.subs, kind.attr)
             for name in list(mine):
                 self._drop(c, kind, mine, name)
         c.subscribed = False

@@ -177,8 +177,8 @@ class Router:
         if "tx-local" in cmd.traits:
             if name != "multi":
                 self._drop_remote_watch(c)
-            c.tx_pinned = False
-            c.tx_broadcast = None
+            c.tx.pinned = False
+            c.tx.broadcast = None
             return None
         policy = cmd.route
         if policy == "here":  # the client's own state (SSUBSCRIBE): where the client is
@@ -282,8 +282,8 @@ class Router:
         return not (
             cmd.route
             or c.multi is not None
-            or c.tx_worker is not None
-            or c.watched_keys
+            or c.tx.worker is not None
+            or c.tx.watched_keys
             or "not-pipelined" in cmd.traits
             or "blocking" in cmd.flags
             or self.server.syncmode.sync
@@ -532,9 +532,9 @@ class Router:
 
     def _tx_worker(self, c: Client) -> int | None:
         """The worker holding c's WATCHes or queued keys so far (None: not decided)."""
-        if c.watched_keys:
+        if c.tx.watched_keys:
             return self.index
-        return c.tx_worker
+        return c.tx.worker
 
     def _watch(self, c: Client, cmd: Command, argv: list[bytes], owners: set[int]) -> bytes | None:
         if len(owners) > 1:
@@ -545,14 +545,14 @@ class Router:
             raise CommandError(errors.CROSSSLOT)
         if w == self.index:
             return None
-        c.tx_worker = w
+        c.tx.worker = w
         return self.forward(c, w, [argv])
 
     def _in_multi(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         name = cmd.name
         if name == "exec":
-            w = c.tx_worker
-            broadcast, c.tx_broadcast = c.tx_broadcast, None
+            w = c.tx.worker
+            broadcast, c.tx.broadcast = c.tx.broadcast, None
             if w is None or w == self.index or c.multi.doomed:  # type: ignore[union-attr]
                 self._drop_remote_watch(c)
                 if broadcast and not c.multi.doomed:  # type: ignore[union-attr]
@@ -560,21 +560,21 @@ class Router:
                 return None
             queued = [a for _, a in c.multi.commands]  # type: ignore[union-attr]
             c.multi = None
-            c.tx_worker = None
-            c.dirty_cas = False  # the owner's proxy judges the WATCHes
+            c.tx.worker = None
+            c.tx.dirty_cas = False  # the owner's proxy judges the WATCHes
             return self.forward(c, w, [[b"MULTI"], *queued, argv])
         if name == "discard" or name == "reset":
             self._drop_remote_watch(c)
-            c.tx_broadcast = None
+            c.tx.broadcast = None
             return None
         if name in ("multi", "watch", "quit"):
             return None
         if "client-state" in cmd.traits:
             # It changes this connection (db, subscriptions, name): the transaction must
             # run here, where the connection is.
-            if c.tx_worker is not None and c.tx_worker != self.index:
+            if c.tx.worker is not None and c.tx.worker != self.index:
                 raise CommandError(errors.CROSSSLOT)
-            c.tx_pinned = True
+            c.tx.pinned = True
             return None
         if cmd.route == "here":
             return None
@@ -583,12 +583,12 @@ class Router:
                 # About the whole server (Sentinel promotes with MULTI, SLAVEOF NO ONE,
                 # CONFIG REWRITE, CLIENT KILL, EXEC): the transaction runs here, then these
                 # run on the other workers before EXEC answers.
-                if c.tx_worker is not None and c.tx_worker != self.index:
+                if c.tx.worker is not None and c.tx.worker != self.index:
                     raise CommandError(errors.CROSSSLOT)
-                c.tx_pinned = True
-                if c.tx_broadcast is None:
-                    c.tx_broadcast = []
-                c.tx_broadcast.append(argv)
+                c.tx.pinned = True
+                if c.tx.broadcast is None:
+                    c.tx.broadcast = []
+                c.tx.broadcast.append(argv)
                 return None
             if cmd.route:
                 raise CommandError(errors.CROSSSLOT)  # a reply about every worker: not atomic
@@ -599,9 +599,9 @@ class Router:
         current = self._tx_worker(c)
         if len(owners) > 1 or (current is not None and owners != {current}):
             raise CommandError(errors.CROSSSLOT)
-        if c.tx_pinned and owners != {self.index}:
+        if c.tx.pinned and owners != {self.index}:
             raise CommandError(errors.CROSSSLOT)
-        c.tx_worker = owners.pop()
+        c.tx.worker = owners.pop()
         return None
 
     def _exec_and_broadcast(
@@ -638,10 +638,10 @@ class Router:
         return b""
 
     def _drop_remote_watch(self, c: Client) -> None:
-        w = c.tx_worker
-        c.tx_worker = None
+        w = c.tx.worker
+        c.tx.worker = None
         if w is not None and w != self.index:
-            c.dirty_cas = False
+            c.tx.dirty_cas = False
         if w is not None and w != self.index:
             self.hub.request(
                 w, c.id, c.dbindex, 2, [[b"UNWATCH"]], lambda _d: None, _who(c), quiet=True

@@ -308,7 +308,7 @@ class Server:
             self.remove_monitor(c)
         if c.subscribed:
             self.pubsub.unsubscribe_everything(c)
-        if c.watched_keys:
+        if c.tx.watched_keys:
             self.watches.unwatch_all(c)
         if c.repl_link is not None:
             c.repl_link.close()

@@ -6,6 +6,7 @@ import pytest
 
 from pikadb.config import Config
 from pikadb.protocol import Push, encode
+from pikadb.server.client import Subscriptions
 from pikadb.server.pubsub import PubSub, parse_pubsub_limits
 
 
@@ -29,9 +30,7 @@ class FakeTransport:
 class FakeClient:
     def __init__(self, proto: int = 2) -> None:
         self.proto = proto
-        self.channels: dict[bytes, None] = {}
-        self.patterns: dict[bytes, None] = {}
-        self.shard_channels: dict[bytes, None] = {}
+        self.subs = Subscriptions()
         self.subscribed = False
         self.out_batch: list[bytes] | None = None
         self.transport = FakeTransport()

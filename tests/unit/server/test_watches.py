@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from pikadb.server.client import TxState
 from pikadb.server.multi import Watches
 from pikadb.storage.engine import Engine
 
@@ -24,8 +25,7 @@ class FakeClient:
     def __init__(self, engine: Engine, dbindex: int = 0) -> None:
         self.dbindex = dbindex
         self.db = engine.db(dbindex)
-        self.watched_keys: dict = {}
-        self.dirty_cas = False
+        self.tx = TxState()
 
 
 @pytest.fixture(params=[1, 3], ids=["1shard", "3shards"])
@@ -51,9 +51,9 @@ def test_write_to_watched_key_marks_every_watcher(engine, watches):
     watches.watch(b, b"k", now)
     watches.watch(c, b"other", now)
     engine.db(0).set(b"k", b"v", now)
-    assert (a.dirty_cas, b.dirty_cas, c.dirty_cas) == (True, True, False)
+    assert (a.tx.dirty_cas, b.tx.dirty_cas, c.tx.dirty_cas) == (True, True, False)
     # Dirty clients stop listening: only c's key is still referenced by the engine.
-    assert a.watched_keys == {} and b.watched_keys == {}
+    assert a.tx.watched_keys == {} and b.tx.watched_keys == {}
     assert len(engine.watched) == 1
 
 
@@ -62,11 +62,11 @@ def test_unwatch_releases_engine_references(engine, watches):
     now = _now()
     for key in (b"x", b"y", b"x"):
         watches.watch(a, key, now)
-    assert len(a.watched_keys) == 2 and len(engine.watched) == 2
+    assert len(a.tx.watched_keys) == 2 and len(engine.watched) == 2
     watches.unwatch_all(a)
     assert engine.watched == {} and watches.by_mk == {}
     engine.db(0).set(b"x", b"1", now)
-    assert not a.dirty_cas
+    assert not a.tx.dirty_cas
 
 
 def test_watch_is_per_logical_db(engine, watches):
@@ -74,9 +74,9 @@ def test_watch_is_per_logical_db(engine, watches):
     now = _now()
     watches.watch(a, b"k", now)
     engine.db(0).set(b"k", b"v", now)
-    assert not a.dirty_cas
+    assert not a.tx.dirty_cas
     engine.db(1).set(b"k", b"v", now)
-    assert a.dirty_cas
+    assert a.tx.dirty_cas
 
 
 def test_expiry_at_exec_and_already_expired_keys(engine, watches):
@@ -92,10 +92,10 @@ def test_expiry_at_exec_and_already_expired_keys(engine, watches):
     # b watched a key already expired: its expiry is no change, its deletion neither...
     assert not watches.expired_since_watch(b, now + 100)
     db.get(b"gone", now + 100)  # lazy expiry deletes it
-    assert not b.dirty_cas
+    assert not b.tx.dirty_cas
     # ...but a new value is.
     db.set(b"gone", b"back", now + 100)
-    assert b.dirty_cas
+    assert b.tx.dirty_cas
 
 
 def test_flush_touches_only_existing_keys(engine, watches):
@@ -107,10 +107,10 @@ def test_flush_touches_only_existing_keys(engine, watches):
     watches.watch(b, b"absent", now)
     watches.watch(c, b"here", now)
     watches.touch_flush(0)
-    assert (a.dirty_cas, b.dirty_cas, c.dirty_cas) == (True, False, False)
+    assert (a.tx.dirty_cas, b.tx.dirty_cas, c.tx.dirty_cas) == (True, False, False)
     engine.db(2).set(b"here", b"v", now)
     watches.touch_flush(None)
-    assert c.dirty_cas
+    assert c.tx.dirty_cas
 
 
 def test_swapdb_rekeys_watches(engine, watches):
@@ -120,9 +120,9 @@ def test_swapdb_rekeys_watches(engine, watches):
     watches.touch_swapdb(0, 1, now)  # k exists nowhere: unchanged
     engine.swapdb(0, 1)
     watches.after_swapdb(0, 1)
-    assert not a.dirty_cas
+    assert not a.tx.dirty_cas
     engine.db(1).set(b"k", b"old contents of db 0", now)
-    assert not a.dirty_cas
+    assert not a.tx.dirty_cas
     engine.db(0).set(b"k", b"db 0 as it is now", now)
-    assert a.dirty_cas
+    assert a.tx.dirty_cas
     engine.swapdb(0, 1)  # leave the map as found
