@@ -216,8 +216,8 @@ class PeerHub:
         self._queued: dict[int, list[list]] = {}  # frames waiting for a link
         self._pending: dict[int, tuple[PeerLink | int, ReplyHandler]] = {}
         self._ids = itertools.count(1)
-        self._dirty: list[PeerLink] = []
-        self._flush_scheduled = False
+        # Links with frames queued in this turn: the end of the turn flushes them.
+        self.dirty: list[PeerLink] = []
         self._server: asyncio.AbstractServer | None = None
         self.links: set[PeerLink] = set()  # every open link, made or accepted
         self.notify_handlers: dict[str, Callable[[object], None]] = {
@@ -247,14 +247,14 @@ class PeerHub:
     # ---- sending ----
 
     def flush_soon(self, link: PeerLink) -> None:
-        self._dirty.append(link)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+        """Frames for link were queued: they leave at the end of the turn, with the other
+        output (Server.end_turn), one write per link."""
+        if not self.dirty:
+            self.server.begin_turn()
+        self.dirty.append(link)
 
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        dirty, self._dirty = self._dirty, []
+    def flush(self) -> None:
+        dirty, self.dirty = self.dirty, []
         for link in dirty:
             link.flush()
 

@@ -176,7 +176,8 @@ class Server:
            again, so their records too leave before their replies);
         4. release the replies that waited: those held for this turn's writes, and in
            sync mode those whose acks arrived in the turn;
-        5. flush them to the clients' sockets (and close what asked to close after).
+        5. flush them to the clients' sockets (and close what asked to close after), and
+           the frames queued for the other workers (several workers), one write per link.
         So an async replica has a write's record on its socket before the client has the
         reply, and a reply never acknowledges a write that is not in RocksDB."""
         engine = self.engine
@@ -197,6 +198,9 @@ class Server:
                 self.syncmode.on_ack()  # 4 (sync mode, WAIT)
             if self._deferred:
                 self._release_deferred(ok)  # 4, 5
+        hub = self.hub
+        if hub is not None and hub.dirty:
+            hub.flush()  # 5: what goes to the other workers (requests, replies), per link
         start, self._turn_start = self._turn_start, 0.0
         self.loopstats.record(time.perf_counter() - start)
 
