@@ -68,6 +68,10 @@ class ServerContext(Protocol):
 
     # the process
     def begin_turn(self) -> None: ...
+    def next_turn(self, callback: Any, *args: Any) -> None:
+        """Work spanning turns (KEYS slices) goes on in a turn of its own."""
+        ...
+
     def request_shutdown(self, exit_code: int = 0) -> None: ...
 
 

@@ -11,7 +11,6 @@ end at once: a transaction is one step for everybody else.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Generator
 from typing import Any
@@ -61,7 +60,7 @@ def in_slices(c: Any, work: Generator[None, None, Any]) -> Any:
     if finished:
         return RawReply(reply)
     c.sliced = steps
-    asyncio.get_running_loop().call_soon(_next_slice, c, steps)
+    c.server.next_turn(_next_slice, c, steps)
     return SUSPENDED
 
 
@@ -69,7 +68,6 @@ def _next_slice(c: Any, steps: Generator[None, None, bytes]) -> None:
     if c.closed or c.sliced is not steps:
         steps.close()
         return
-    c.server.begin_turn()
     try:
         finished, reply = _run(steps, _perf() + SLICE_S)
     except CommandError as e:
@@ -80,7 +78,7 @@ def _next_slice(c: Any, steps: Generator[None, None, bytes]) -> None:
         text = f"ERR internal error in '{name}': {type(e).__name__}: {e}"
         finished, reply = True, error_reply(text)
     if not finished:
-        asyncio.get_running_loop().call_soon(_next_slice, c, steps)
+        c.server.next_turn(_next_slice, c, steps)
         return
     c.sliced = None
     deliver = c.sliced_reply

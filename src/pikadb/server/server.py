@@ -12,6 +12,7 @@ import contextlib
 import os
 import secrets
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pikadb.commands import registry  # noqa: F401  (fills the command table)
@@ -203,6 +204,16 @@ class Server:
             hub.flush()  # 5: what goes to the other workers (requests, replies), per link
         start, self._turn_start = self._turn_start, 0.0
         self.loopstats.record(time.perf_counter() - start)
+
+    def next_turn(self, callback: Callable[..., object], *args: object) -> None:
+        """Go on with work that spans turns (a command's next slice) after the other
+        clients: callback(*args) runs in a turn of its own."""
+
+        def run() -> None:
+            self.begin_turn()
+            callback(*args)
+
+        self._loop.call_soon(run)
 
     def replicas_acked(self) -> None:
         """REPLCONF ACKs arrived (replication/master.py): the end of this turn answers the
