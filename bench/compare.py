@@ -13,7 +13,9 @@ processes on one port; a new data directory gets N shards) run side by side. For
 and test, redis-benchmark (-c, -n, -r 100000, --csv) runs once against every server, the
 order rotating from one test to the next so that drift (the machine's other load) hits
 every server alike. Each pikad figure is compared with the redis figure of the same round:
-requests/s, p50/p99 latency, the rps ratio pikad/redis and the p99 ratio pikad/redis.
+requests/s, p50/p99 latency, the rps ratio pikad/redis and the p99 ratio pikad/redis, and
+each server's CPU seconds (user + system, all its processes) per million requests: on a
+2-core machine shared with redis-benchmark, the figure that shows how efficient workers are.
 Error replies during a test (INFO total_error_replies before and after) and a change of a
 pikad's worker processes (a worker restarted by its coordinator) are reported too.
 
@@ -151,6 +153,21 @@ def rss_bytes(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of pid and its descendants (a pikad's coordinator and
+    workers), in seconds."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                # After the command name (which may hold spaces): field 14 utime, 15 stime.
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def dir_size(path: str) -> int:
@@ -347,6 +364,7 @@ class Run:
     p50_ms: float | None = None
     p99_ms: float | None = None
     error_replies: int | None = None  # INFO total_error_replies, after - before
+    cpu_s_per_m: float | None = None  # the server's CPU seconds per million requests
     error_samples: list[str] = field(default_factory=list)
     failure: str = ""  # redis-benchmark did not finish: why
     events: list[str] = field(default_factory=list)  # server died, worker restarted
@@ -368,9 +386,11 @@ def check_server(server: Server) -> list[str]:
 def measure_one(server: Server, test: str, n: int, clients: int, pipeline: int) -> Run:
     run = Run(test, pipeline, server.kind, server.workers)
     before = error_replies(server.port)
+    cpu_before = cpu_seconds(server.proc.pid)
     try:
         res, run.error_samples = benchmark(server.port, test, n, clients, pipeline)
         run.rps, run.p50_ms, run.p99_ms = res.rps, res.p50_ms, res.p99_ms
+        run.cpu_s_per_m = (cpu_seconds(server.proc.pid) - cpu_before) * 1_000_000 / n
     except BenchmarkError as e:
         run.failure = str(e)
     after = error_replies(server.port)
@@ -582,9 +602,10 @@ def throughput_table(runs: list[Run], args: argparse.Namespace) -> list[str]:
         f"redis-benchmark -c {args.c} -n {args.n} -r {RANDOM_KEYSPACE} --csv; one run, "
         "the servers' order rotating per test; ratio = pikad/redis",
         f"{'test':<8} {'-P':>3} {'w':>2} {'pikad rps':>11} {'redis rps':>11} {'rps':>5}  "
-        f"{'pikad p50/p99 ms':>17} {'redis p50/p99 ms':>17} {'p99':>5} {'err':>4}",
+        f"{'pikad p50/p99 ms':>17} {'redis p50/p99 ms':>17} {'p99':>5} {'err':>4} "
+        f"{'pikad cpu':>9} {'redis cpu':>9}",
         f"{'':<8} {'':>3} {'':>2} {'':>11} {'':>11} {'ratio':>5}  {'':>17} {'':>17} "
-        f"{'ratio':>5} {'':>4}",
+        f"{'ratio':>5} {'':>4} {'s/M req':>9} {'s/M req':>9}",
     ]
     for pik, red in rows_with_redis(runs):
         pik_lat = "-" if pik.p50_ms is None else f"{pik.p50_ms:.3f}/{pik.p99_ms:.3f}"
@@ -595,7 +616,7 @@ def throughput_table(runs: list[Run], args: argparse.Namespace) -> list[str]:
             f"{pik.test:<8} {pik.pipeline:>3} {pik.workers:>2} {fmt(pik.rps, ',.0f', 11)} "
             f"{fmt(red.rps, ',.0f', 11)} {fmt(ratio(pik.rps, red.rps), '.2f', 5)}  "
             f"{pik_lat:>17} {red_lat:>17} {fmt(ratio(pik.p99_ms, red.p99_ms), '.2f', 5)} "
-            f"{errors:>4}{flag}"
+            f"{errors:>4} {fmt(pik.cpu_s_per_m, '.1f', 9)} {fmt(red.cpu_s_per_m, '.1f', 9)}{flag}"
         )
     out.append("")
     out.append("geometric mean of the rps ratios:")
