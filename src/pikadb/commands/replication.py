@@ -139,7 +139,8 @@ def replconf(c, argv):
         elif opt == b"ip-address":
             c.announced.ip = val.decode("utf-8", "replace")
         elif opt == b"capa":
-            pass
+            if val.lower() == b"recs":  # takes a turn's records of a shard in one frame
+                c.announced.recs = True
         elif opt == b"ack":
             # REPLCONF ACK <shard> <id> [<offset>]: never answered (as Redis's ACK).
             link = c.repl_link

@@ -3,9 +3,11 @@
 A replica connects as an ordinary client and sends PIKASYNC with its last applied id per
 shard (commands/replication.py). When every shard binlog still holds the records after
 those ids, the connection becomes a link: the master streams each shard's durable records
-as RESP arrays [b"rec", shard, raw record] in id order, pins each shard's binlog at what
-the replica acknowledged (REPLCONF ACK) so retention keeps what it still needs, and PINGs it
-every repl-ping-replica-period so the replica can tell a quiet master from a dead one.
+in id order as RESP arrays [b"recs", shard, the raw records back to back] (one frame per
+shard per turn; [b"rec", shard, raw record] per record to a replica that did not announce
+REPLCONF capa recs), pins each shard's binlog at what the replica acknowledged (REPLCONF
+ACK) so retention keeps what it still needs, and PINGs it every repl-ping-replica-period
+so the replica can tell a quiet master from a dead one.
 
 Pushing happens at the end of every event-loop turn (Server.end_turn, after the turn's
 writes and before its replies): the records that became durable in the turn go to every
@@ -36,8 +38,7 @@ class ReplicaConnection(Protocol):
     transport: asyncio.Transport | None
     closed: bool
     peer: str
-    repl_listening_port: int
-    repl_announce_ip: str
+    announced: Any  # REPLCONF's announcements: port, ip, recs
     repl_link: Any
 
     def send(self, data: bytes) -> None: ...
@@ -73,6 +74,16 @@ def frame(shard: int, raw: bytes) -> bytes:
     return b"*3\r\n$3\r\nrec\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(s), s, len(raw), raw)
 
 
+def frames(shard: int, records: list[bytes], batched: bool) -> bytes:
+    """The records of one shard for a replica: one "recs" frame carrying them back to back
+    (a replica that announced REPLCONF capa recs), else one "rec" frame each."""
+    if not batched:
+        return b"".join([frame(shard, raw) for raw in records])
+    s = b"%d" % shard
+    blob = records[0] if len(records) == 1 else b"".join(records)
+    return b"*3\r\n$4\r\nrecs\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(s), s, len(blob), blob)
+
+
 class ReplicaLink:
     """A connected replica (or one of its connections, when its shards come in groups):
     its readers and what it acknowledged, by shard index, its announced address."""
@@ -87,6 +98,7 @@ class ReplicaLink:
         self.acked_offsets = dict.fromkeys(readers, 0)
         self.ip = client.peer.rsplit(":", 1)[0].strip("[]")
         self.port = client.announced.port
+        self.batched = bool(client.announced.recs)
         if client.announced.ip:
             self.ip = client.announced.ip
         self.last_ack = time.monotonic()
@@ -114,9 +126,10 @@ class ReplicaLink:
         self.master.server.engine.slot_shards[shard].binlog.pin(self, id_)
         self.master.server.replicas_acked()
 
-    def push_fresh(self, fresh: dict[int, Fresh], frames: dict[int, bytes]) -> None:
-        """The end of a turn: send the turn's new records (frames: by shard, shared by every
-        link) to a link that is caught up; a link behind catches up from the file."""
+    def push_fresh(self, fresh: dict[int, Fresh], shared: dict[tuple[int, bool], bytes]) -> None:
+        """The end of a turn: send the turn's new records (shared: the frames by shard and
+        kind, built once for every link) to a link that is caught up; a link behind catches
+        up from the file."""
         if self.closed or self._behind:
             return
         client = self.client
@@ -136,9 +149,10 @@ class ReplicaLink:
                 self._behind = True
                 self._schedule_catch_up()
                 continue
-            data = frames.get(index)
+            key = (index, self.batched)
+            data = shared.get(key)
             if data is None:
-                data = frames[index] = b"".join([frame(index, raw) for raw in f.records])
+                data = shared[key] = frames(index, f.records, self.batched)
             out.append(data)
         if out:
             client.send(b"".join(out) if len(out) > 1 else out[0])
@@ -155,17 +169,17 @@ class ReplicaLink:
         if transport.get_write_buffer_size() >= PUSH_HIGH_WATER:
             self._behind = True
             return  # resume_writing catches up again once the replica has read
-        frames: list[bytes] = []
+        out: list[bytes] = []
         more = False
         for index, reader in self.readers.items():
             recs = reader.read(PUSH_SLICE)
-            for _rec, raw in recs:
-                frames.append(frame(index, raw))
+            if recs:
+                out.append(frames(index, [raw for _rec, raw in recs], self.batched))
             if reader.last_id < reader.binlog.durable_id:
                 more = True
-        if frames:
+        if out:
             # send, not write: the records are durable, nothing of this turn must hold them.
-            client.send(b"".join(frames))
+            client.send(b"".join(out))
         self._behind = more
         if more:
             self._schedule_catch_up()
@@ -252,9 +266,9 @@ class MasterSide:
 
     def push_turn(self, fresh: dict[int, Fresh]) -> None:
         """The end of a turn: the records that became durable in it, to every link."""
-        frames: dict[int, bytes] = {}
+        shared: dict[tuple[int, bool], bytes] = {}
         for link in self.links:
-            link.push_fresh(fresh, frames)
+            link.push_fresh(fresh, shared)
 
     def cron(self) -> None:
         """Once a second: PING the replicas every repl-ping-replica-period seconds."""

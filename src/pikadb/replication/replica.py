@@ -324,7 +324,7 @@ class MasterLink(asyncio.Protocol):
         if ip:
             cmds.append(["REPLCONF", "ip-address", ip])
             self._replies.append("REPLCONF ip-address")
-        cmds.append(["REPLCONF", "capa", "pikadb"])
+        cmds.append(["REPLCONF", "capa", "pikadb", "capa", "recs"])
         self._replies.append("REPLCONF capa")
         engine = self.server.engine
         term = max(s.binlog.term for s in engine.shards)
@@ -487,24 +487,32 @@ class MasterLink(asyncio.Protocol):
             if self.side.fullsync is not None:
                 self._full_sync_frame(argv)
                 continue
-            if argv[0] != b"rec" or len(argv) != 3:
+            kind = argv[0]
+            if (kind != b"rec" and kind != b"recs") or len(argv) != 3:
                 continue  # PING (keeps last_io fresh) or something newer: nothing to do
             index = int(argv[1])
-            raw = argv[2]
+            data = argv[2]
             if index not in mine:
                 self._fail(f"the master sent a record of shard {index}, not asked for")
-                return False
-            try:
-                rec, _end = decode_record(raw, 0)
-            except BinlogError as e:
-                self.side.full_sync_reason = f"history diverged: {e}"
-                self._fail(f"cannot apply a record of shard {index}: {e} (full sync needed)")
                 return False
             run = runs.get(index)
             if run is None:
                 run = runs[index] = []
-            run.append((rec, raw))
-            queued += 1
+            try:
+                if kind == b"rec":
+                    run.append((decode_record(data, 0)[0], data))
+                    queued += 1
+                else:  # "recs": the shard's records of a master's turn, back to back
+                    pos, size = 0, len(data)
+                    while pos < size:
+                        rec, end = decode_record(data, pos)
+                        run.append((rec, data[pos:end]))
+                        pos = end
+                        queued += 1
+            except BinlogError as e:
+                self.side.full_sync_reason = f"history diverged: {e}"
+                self._fail(f"cannot apply a record of shard {index}: {e} (full sync needed)")
+                return False
             if queued >= APPLY_RUN:
                 if not self._apply_runs(runs):
                     return False

@@ -81,11 +81,12 @@ class Subscriptions:
 class Announced:
     """What a replica connection announced with REPLCONF listening-port / ip-address."""
 
-    __slots__ = ("ip", "port")
+    __slots__ = ("ip", "port", "recs")
 
     def __init__(self) -> None:
         self.port = 0
         self.ip = ""
+        self.recs = False  # REPLCONF capa recs: records come in "recs" frames
 
 
 class Client(asyncio.Protocol):

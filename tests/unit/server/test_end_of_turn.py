@@ -11,8 +11,9 @@ import time
 
 import pytest
 
+from pikadb.binlog_codec import decode_record
 from pikadb.config import Config
-from pikadb.protocol import encode_command
+from pikadb.protocol import Parser, encode_command
 from pikadb.server.client import Client
 from pikadb.server.server import Server
 from pikadb.storage import lists
@@ -78,7 +79,20 @@ async def turns(n: int = 5) -> None:
 
 
 def records_in(data: bytes) -> int:
-    return data.count(b"$3\r\nrec\r\n")
+    """Records in the frames a replica link got: one per "rec" frame, those back to back
+    in a "recs" frame (REPLCONF capa recs)."""
+    parser = Parser(max_bulk=1 << 30)
+    parser.feed(data)
+    n = 0
+    while (frame := parser.gets()) is not None:
+        if frame[0] == b"rec":
+            n += 1
+        elif frame[0] == b"recs":
+            pos = 0
+            while pos < len(frame[2]):
+                pos = decode_record(frame[2], pos)[1]
+                n += 1
+    return n
 
 
 @pytest.fixture
@@ -96,7 +110,8 @@ async def connect(server: Server, wire: Wire, name: str, port: int) -> Client:
     return c
 
 
-def test_a_turn_pushes_records_before_replies_and_serves_blocked_clients(server):
+@pytest.mark.parametrize("capa", [[], ["capa", "recs"]], ids=["rec-frames", "recs-frames"])
+def test_a_turn_pushes_records_before_replies_and_serves_blocked_clients(server, capa):
     async def scenario() -> None:
         server.attach_loop()
         wire = Wire()
@@ -108,7 +123,7 @@ def test_a_turn_pushes_records_before_replies_and_serves_blocked_clients(server)
         # The replica attaches after the last record (REPLCONF + PIKASYNC, as pikad's).
         b = server.engine.shards[0].binlog
         replica.data_received(
-            cmd("REPLCONF", "listening-port", "7000")
+            cmd("REPLCONF", "listening-port", "7000", *capa)
             + cmd("PIKASYNC", "?", b.term, 1, 0, b.durable_id, b.last_term, b.durable_offset)
         )
         await turns()
