@@ -327,7 +327,7 @@ class ShardBinlog:
             self.fresh_after = self.durable_id
         appended, self._appended = self._appended, []
         self.fresh += appended
-        self._fresh_bytes += sum(map(len, appended))
+        self._fresh_bytes += self.offset - self.durable_offset  # the appended records' size
         self.durable_id, self.durable_offset = self.last_id, self.offset
         if self._pending_term is not None:
             self.last_term = self._pending_term
