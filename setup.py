@@ -17,6 +17,7 @@ EXTENSIONS = {
     "keycodec": ("pikadb._keycodec", "cext/keycodec.pyx"),
     "hll": ("pikadb._hll", "cext/hll.pyx"),
     "binlog": ("pikadb._binlog", "cext/binlog.pyx"),
+    "keycache": ("pikadb._keycache", "cext/keycache.pyx"),
 }
 # C libraries an extension links against (none: the build needs only gcc and Python's headers).
 LIBRARIES: dict[str, list[str]] = {}

@@ -73,8 +73,11 @@ cpdef unsigned int crc16(bytes data):
 
 cpdef unsigned int key_slot(bytes key):
     """Redis Cluster's keyHashSlot: crc16 of the {hash-tag} if non-empty, else of the key."""
-    cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(key)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(key)
+    return slot_of(<const uint8_t *>PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key))
+
+
+cdef unsigned int slot_of(const uint8_t *p, Py_ssize_t n) noexcept:
+    """key_slot of the n bytes at p (the command core hashes keys in its input buffer)."""
     cdef Py_ssize_t s, e
     s = 0
     while s < n and p[s] != ord('{'):
@@ -136,12 +139,16 @@ cdef inline uint16_t _get_u16(const uint8_t *p) noexcept:
 
 cpdef bytes meta_key(int pdb, bytes key):
     """0x01 | pdb u16 | user key."""
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(key)
+    return meta_key_of(pdb, PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key))
+
+
+cdef bytes meta_key_of(int pdb, const char *key, Py_ssize_t n):
+    """meta_key of the n bytes at key (the command core's keys are in its input buffer)."""
     cdef bytes out = PyBytes_FromStringAndSize(NULL, 3 + n)
     cdef uint8_t *p = <uint8_t *>PyBytes_AS_STRING(out)
     p[0] = P_META
     _put_u16(p + 1, <uint16_t>pdb)
-    memcpy(p + 3, PyBytes_AS_STRING(key), n)
+    memcpy(p + 3, key, n)
     return out
 
 
@@ -202,13 +209,16 @@ def parse_data_key(bytes dk):
 
 cpdef bytes expire_key(int pdb, int64_t at, bytes key):
     """0x03 | pdb u16 | expire-at ms u64 | user key (value empty)."""
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(key)
+    return expire_key_of(pdb, at, PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key))
+
+
+cdef bytes expire_key_of(int pdb, int64_t at, const char *key, Py_ssize_t n):
     cdef bytes out = PyBytes_FromStringAndSize(NULL, 11 + n)
     cdef uint8_t *p = <uint8_t *>PyBytes_AS_STRING(out)
     p[0] = P_EXPIRE
     _put_u16(p + 1, <uint16_t>pdb)
     _put_u64(p + 3, <uint64_t>at)
-    memcpy(p + 11, PyBytes_AS_STRING(key), n)
+    memcpy(p + 11, key, n)
     return out
 
 
@@ -327,14 +337,17 @@ cpdef Meta decode_meta(bytes raw):
 
 cpdef bytes encode_string(bytes value, int64_t expire_at, int enc):
     """The meta record of a string, without building a Meta (SET's hot path)."""
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(value)
+    return string_meta_of(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value), expire_at, enc)
+
+
+cdef bytes string_meta_of(const char *value, Py_ssize_t n, int64_t expire_at, int enc):
     cdef Py_ssize_t hlen = 9 if expire_at else 1
     cdef bytes out = PyBytes_FromStringAndSize(NULL, hlen + n)
     cdef uint8_t *p = <uint8_t *>PyBytes_AS_STRING(out)
     p[0] = <uint8_t>(1 | ((enc << ENC_SHIFT) & ENC_MASK) | (F_EXPIRE if expire_at else 0))
     if expire_at:
         _put_u64(p + 1, <uint64_t>expire_at)
-    memcpy(p + hlen, PyBytes_AS_STRING(value), n)
+    memcpy(p + hlen, value, n)
     return out
 
 

@@ -3,7 +3,7 @@
 # module's dotted name (pikadb/_keycodec.pxd) from the .pyx's directory.
 # The layout it encodes is described, and frozen, in src/pikadb/storage/encoding.py.
 
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint64_t
 
 
 cdef class Meta:
@@ -28,7 +28,11 @@ cdef class Meta:
 
 cpdef unsigned int crc16(bytes data)
 cpdef unsigned int key_slot(bytes key)
+cdef unsigned int slot_of(const uint8_t *p, Py_ssize_t n) noexcept
 cpdef bytes meta_key(int pdb, bytes key)
+cdef bytes meta_key_of(int pdb, const char *key, Py_ssize_t n)
+cdef bytes expire_key_of(int pdb, int64_t at, const char *key, Py_ssize_t n)
+cdef bytes string_meta_of(const char *value, Py_ssize_t n, int64_t expire_at, int enc)
 cpdef bytes data_prefix(int pdb, bytes key, uint64_t version)
 cpdef bytes expire_key(int pdb, int64_t at, bytes key)
 cpdef Meta decode_meta(bytes raw)

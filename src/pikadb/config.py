@@ -54,6 +54,9 @@ PIKADB_PARAMS: tuple[tuple[str, str, str, bool, dict], ...] = (
     ("group-commit", "bool", "yes", True, {}),
     ("rocksdb-block-cache-size", "memory", "268435456", False, {}),
     ("rocksdb-write-buffer-size", "memory", "67108864", False, {}),
+    # Bytes of records (metadata and small values) kept in memory in front of RocksDB, for
+    # the whole server (workers share it out); 0: no cache (storage/shard.py).
+    ("key-cache-size", "memory", "33554432", True, {}),
     # Binlog (replication): segment files rotate at this size; the cron deletes the oldest
     # beyond keep-segments or max-size (bytes per shard), unless a replica still needs them.
     ("binlog-segment-size", "memory", "67108864", True, {}),
@@ -114,6 +117,7 @@ ACTIVE = frozenset(
         "group-commit",
         "rocksdb-block-cache-size",
         "rocksdb-write-buffer-size",
+        "key-cache-size",
         "binlog-segment-size",
         "binlog-keep-segments",
         "binlog-max-size",

@@ -575,9 +575,8 @@ def _section_memory(c) -> list[str]:
         "rocksdb_memtables_bytes:"
         + str(sum(sh.property_int("rocksdb.cur-size-all-mem-tables") for sh in shards)),
     ]
-    extra = getattr(s.engine, "memory_info", None)
-    if extra is not None:
-        lines.extend(f"{k}:{v}" for k, v in extra().items())
+    lines.append(f"key_cache_size:{s.config.get('key-cache-size')}")
+    lines.extend(f"{k}:{v}" for k, v in s.engine.key_cache_info().items())
     return lines
 
 

@@ -389,6 +389,11 @@ class Server:
 
     # ---- lifecycle ----
 
+    def _key_cache_share(self) -> int:
+        """This process's part of key-cache-size: the workers share one budget."""
+        total = self.config.get_int("key-cache-size")
+        return total if self.worker is None else total // self.worker.count
+
     def open_storage(self) -> None:
         c = self.config
         path = os.path.abspath(c.get("dir"))
@@ -401,10 +406,14 @@ class Server:
             sync_writes=c.get_bool("sync-writes"),
             block_cache_size=c.get_int("rocksdb-block-cache-size"),
             write_buffer_size=c.get_int("rocksdb-write-buffer-size"),
+            key_cache_size=self._key_cache_share(),
             databases=c.get_int("databases"),
             binlog_segment_size=c.get_int("binlog-segment-size"),
         )
         c.on_change("binlog-segment-size", lambda v: self.engine.set_binlog_segment_size(int(v)))
+        c.on_change(
+            "key-cache-size", lambda _v: self.engine.set_key_cache_size(self._key_cache_share())
+        )
         self._dbs = [self.engine.db(i) for i in range(c.get_int("databases"))]
         self.engine.schedule_flush = self.engine.schedule_push = self._schedule_flush
         self.engine.set_group_commit(c.get_bool("group-commit"))

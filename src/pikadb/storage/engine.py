@@ -140,6 +140,7 @@ class Engine:
         self._dbs: list[Database] = []
         self._lock_fd: int | None = None
         self._sync_writes = False
+        self._key_cache_per_shard = 0
         self._expire_cursor = 0
         self._compaction: threading.Thread | None = None
         # Group commit (shard.py): shards with a pending group this turn, and the server's
@@ -165,13 +166,15 @@ class Engine:
         sync_writes: bool = False,
         block_cache_size: int | None = None,
         write_buffer_size: int | None = None,
+        key_cache_size: int = 0,
         databases: int = 16,
         binlog_segment_size: int = 64 << 20,
         owned: Callable[[int], bool] | None = None,
         lock: bool = True,
     ) -> Engine:
         """owned: which shard indexes this process opens (a worker's share; all when None).
-        lock: take the data directory's lock (a worker's coordinator holds it instead)."""
+        lock: take the data directory's lock (a worker's coordinator holds it instead).
+        key_cache_size: bytes of key cache for this process, shared out over its shards."""
         if not 1 <= databases <= MAX_DATABASES:
             raise StorageError(f"databases must be between 1 and {MAX_DATABASES}")
         if shards < 1:
@@ -186,6 +189,8 @@ class Engine:
             cache = Cache(block_cache_size) if block_cache_size else None
             options = rocksdb_options(cache, write_buffer_size)
             self._options = options  # swap_shards reopens shards with them
+            n_owned = sum(1 for i in range(nshards) if owned is None or owned(i))
+            self._key_cache_per_shard = key_cache_size // max(1, n_owned)
             for i in range(nshards):
                 if owned is not None and not owned(i):
                     self.slot_shards.append(RemoteShard(i))
@@ -194,7 +199,13 @@ class Engine:
                 binlog_path = os.path.join(self.path, BINLOG_DIR, str(i))
                 try:
                     shard = Shard(
-                        i, shard_path, options, sync_writes, binlog_path, binlog_segment_size
+                        i,
+                        shard_path,
+                        options,
+                        sync_writes,
+                        binlog_path,
+                        binlog_segment_size,
+                        self._key_cache_per_shard,
                     )
                 except ShardOpenError as e:
                     if e.locked:
@@ -508,6 +519,23 @@ class Engine:
                     total += os.path.getsize(os.path.join(root, name))
         return total
 
+    def set_key_cache_size(self, total: int) -> None:
+        """CONFIG SET key-cache-size: the new budget shared out over this process's shards
+        (the caches start empty)."""
+        self._key_cache_per_shard = total // max(1, len(self.shards))
+        for shard in self.shards:
+            shard.cache.resize(self._key_cache_per_shard)
+
+    def key_cache_info(self) -> dict[str, int]:
+        """The key caches of this process's shards, summed (INFO memory and stats)."""
+        caches = [shard.cache for shard in self.shards]
+        return {
+            "key_cache_records": sum(c.records for c in caches),
+            "key_cache_used": sum(c.used_bytes for c in caches),
+            "key_cache_hits": sum(c.hits for c in caches),
+            "key_cache_misses": sum(c.misses for c in caches),
+        }
+
     def stats(self) -> dict[str, Any]:
         """RocksDB figures for INFO (summed over shards)."""
         props = {
@@ -559,6 +587,7 @@ class Engine:
                 self._sync_writes,
                 shard.binlog.path,
                 shard.binlog.segment_size,
+                self._key_cache_per_shard,
             )
             # The binlog started empty: _redo continued it after the checkpoint's id.
             new.binlog.set_term(term)

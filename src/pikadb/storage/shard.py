@@ -18,6 +18,10 @@ first, and the whole group is written with one RocksDB write (one WAL append, on
 sync_writes) when the server flushes at the end of the event-loop turn. The server holds
 every client's output until then, so no reply acknowledges a write before it is in the
 WAL. Iterators flush first (they read RocksDB only), as do batches with range deletes.
+
+Reads (Shard.get) go through the shard's KeyCache (cext/keycache.pyx): the group's overlay,
+then a bounded cache of records read or written lately, then RocksDB. Every successful
+RocksDB write hands the cache the items it wrote, so the cache never disagrees with RocksDB.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from rocksdict import (
     WriteOptions,
 )
 
+from pikadb._keycache import KeyCache
 from pikadb.binlog_codec import Record, encode_record
 from pikadb.errors import CROSSSLOT, CommandError, StorageFullError
 from pikadb.log import log
@@ -108,8 +113,6 @@ def binlog_state(rec: Record) -> bytes:
     return encode_state(rec.term, rec.id, rec.offset + rec.size)
 
 
-_MISSING = object()
-
 # Records re-applied per RocksDB write when the binlog is ahead of RocksDB at open.
 _REDO_CHUNK = 1000
 
@@ -139,6 +142,7 @@ class Shard:
         sync_writes: bool,
         binlog_path: str | None = None,
         binlog_segment_size: int = 64 << 20,
+        key_cache_size: int = 0,
     ) -> None:
         self.index = index
         self.path = path
@@ -148,8 +152,10 @@ class Shard:
             raise ShardOpenError(path, str(e)) from e
         # The engine (owner of current_command, dbmap and watched keys); set by Engine.open.
         self.engine: object = _NoCommand()
-        self._rget = self.rdb.get
-        self.get = self._rget  # bound: GET's hot path is one call (overlay only in a group)
+        # Every read of a record: the pending group's overlay, the key cache, RocksDB
+        # (cext/keycache.pyx); every successful write tells the cache what it wrote.
+        self.cache = KeyCache(self.rdb.get, key_cache_size)
+        self.get = self.cache
         # Group commit state (see the module docstring).
         self.group_commit = False
         self.on_group_start = _no_group_listener  # the engine schedules the flush
@@ -191,15 +197,24 @@ class Shard:
         from tag. In group mode a batch without range deletes joins the pending group and
         is written by flush_group(); anything else is written now, after the pending group
         (order is kept)."""
-        items = batch.items
-        if not items:
-            return
+        if batch.ranges:
+            if self._group is not None:
+                self.flush_group()
+            self.binlog.stage(tag[0], tag[1], batch.items)
+            self._write(batch.to_batch())
+            self.cache.written(batch.items)
+        elif batch.items:
+            self.commit_items(batch.items, tag)
+
+    def commit_items(self, items: list, tag: Tag) -> None:
+        """commit() of a batch without range deletes, given as its (key, value | None)
+        items (the command core builds them without an Ops)."""
         db, argv = tag
-        if self.group_commit and not batch.ranges:
+        if self.group_commit:
             group = self._group
             if group is None:
                 group = self._group = WriteBatch(raw_mode=True)
-                self.get = self._get_overlay
+                self.cache.overlay = self._overlay = {}
                 self.on_group_start(self)
             self.binlog.stage(db, argv, items)
             overlay = self._overlay
@@ -213,7 +228,10 @@ class Shard:
         if self._group is not None:
             self.flush_group()
         self.binlog.stage(db, argv, items)
-        self._write(batch.to_batch())
+        batch = WriteBatch(raw_mode=True)
+        add_ops(batch, items)
+        self._write(batch)
+        self.cache.written(items)
 
     def _write(self, batch: WriteBatch) -> None:
         """Append the staged binlog records, then write batch with the new binlog position
@@ -304,7 +322,9 @@ class Shard:
         finally:
             if staged:
                 self._write(batch)
+                cache = self.cache
                 for record in staged:
+                    cache.written(record.ops)
                     refresh_after_apply(self, record.ops)
 
     def adopt_version_floor(self, floor: int) -> None:
@@ -331,7 +351,8 @@ class Shard:
         if group is None:
             return
         self._group = None
-        self.get = self._rget
+        cache = self.cache
+        cache.overlay = None
         try:
             self._write(group)
         except StorageFullError:
@@ -344,17 +365,8 @@ class Shard:
             self.group_commit = False
             self._group_suspended = True
             raise
+        cache.written(self._overlay)
         self._overlay = {}
-
-    def _get_overlay(self, key: bytes | list[bytes]) -> bytes | list[bytes | None] | None:
-        overlay = self._overlay
-        if type(key) is list:  # rocksdict's multi-get
-            got = self._rget(key)
-            return [overlay.get(k, v) for k, v in zip(key, got, strict=True)]
-        v = overlay.get(key, _MISSING)
-        if v is _MISSING:
-            return self._rget(key)
-        return v  # type: ignore[return-value]
 
     @property
     def sync_writes(self) -> bool:

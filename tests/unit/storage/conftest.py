@@ -1,4 +1,5 @@
-"""Fixtures for storage tests: an Engine on a temp dir, with 1 and with 3 shards."""
+"""Fixtures for storage tests: an Engine on a temp dir, with 1 and with 3 shards, without a key
+cache, with a big one and with one so small that it rotates every few records."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ import pytest
 from pikadb.storage.engine import Engine
 
 
-@pytest.fixture(params=[1, 3], ids=["1shard", "3shards"])
+@pytest.fixture(
+    params=[(1, 0), (3, 0), (1, 1 << 20), (3, 3 * 2048)],
+    ids=["1shard", "3shards", "1shard-cache", "3shards-smallcache"],
+)
 def engine(request, tmp_path):
-    eng = Engine.open(str(tmp_path / "data"), shards=request.param)
+    shards, cache = request.param
+    eng = Engine.open(str(tmp_path / "data"), shards=shards, key_cache_size=cache)
     yield eng
     eng.close()
 

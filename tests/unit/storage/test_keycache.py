@@ -1,0 +1,148 @@
+"""The key cache in front of RocksDB (cext/keycache.pyx): bounded, counted, and never
+disagreeing with RocksDB, whatever wrote it."""
+
+from __future__ import annotations
+
+import pytest
+
+from pikadb._keycache import KeyCache
+from pikadb.keycodec import meta_key
+from pikadb.storage.engine import Engine
+
+
+class FakeStore:
+    """A dict standing for RocksDB, counting its reads."""
+
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+        self.reads = 0
+
+    def get(self, key):
+        if type(key) is list:
+            self.reads += len(key)
+            return [self.data.get(k) for k in key]
+        self.reads += 1
+        return self.data.get(key)
+
+
+def test_reads_once_then_from_memory_absent_keys_too():
+    store = FakeStore()
+    store.data[b"a"] = b"1"
+    cache = KeyCache(store.get, 1 << 20)
+    assert cache(b"a") == b"1" and cache(b"a") == b"1"
+    assert cache(b"nope") is None and cache(b"nope") is None
+    assert store.reads == 2
+    assert (cache.hits, cache.misses) == (2, 2)
+
+
+def test_multi_get_mixes_overlay_cache_and_store():
+    store = FakeStore()
+    store.data.update({b"a": b"1", b"b": b"2", b"c": b"3"})
+    cache = KeyCache(store.get, 1 << 20)
+    assert cache(b"a") == b"1"
+    cache.overlay = {b"b": None}
+    assert cache([b"a", b"b", b"c", b"d"]) == [b"1", None, b"3", None]
+    assert store.reads == 3  # a once, then c and d in one multi-get
+    cache.overlay = None
+    assert cache([b"b", b"c"]) == [b"2", b"3"]
+
+
+def test_writes_replace_what_is_cached():
+    store = FakeStore()
+    cache = KeyCache(store.get, 1 << 20)
+    assert cache(b"k") is None
+    store.data[b"k"] = b"v"
+    cache.written([(b"k", b"v")])
+    assert cache(b"k") == b"v"
+    del store.data[b"k"]
+    cache.written({b"k": None})
+    assert cache(b"k") is None
+    assert store.reads == 1
+
+
+def test_a_range_delete_empties_it():
+    store = FakeStore()
+    store.data[b"a"] = b"1"
+    cache = KeyCache(store.get, 1 << 20)
+    assert cache(b"a") == b"1"
+    store.data.clear()
+    cache.written([(b"\x01", (b"\x05",))])
+    assert cache.records == 0
+    assert cache(b"a") is None
+
+
+def test_big_values_are_not_kept():
+    store = FakeStore()
+    big = b"x" * 10_000
+    store.data[b"big"] = big
+    cache = KeyCache(store.get, 1 << 20, max_value=512)
+    assert cache(b"big") == big and cache(b"big") == big
+    assert store.reads == 2
+    cache(b"small")
+    cache.written([(b"small", big)])  # grew past max_value: dropped, read again
+    store.data[b"small"] = big
+    assert cache(b"small") == big
+    assert store.reads == 4
+
+
+def test_bounded_by_its_budget():
+    store = FakeStore()
+    for i in range(10_000):
+        store.data[b"key:%d" % i] = b"v" * 50
+    cache = KeyCache(store.get, 64 * 1024)
+    for i in range(10_000):
+        cache(b"key:%d" % i)
+    assert cache.used_bytes <= 64 * 1024 + 200
+    assert 0 < cache.records < 10_000
+    # What was read last is still there; the first keys are gone.
+    reads = store.reads
+    cache(b"key:9999")
+    cache(b"key:0")
+    assert store.reads == reads + 1
+
+
+def test_no_budget_no_cache():
+    store = FakeStore()
+    cache = KeyCache(store.get, 0)
+    cache(b"a")
+    cache(b"a")
+    cache.written([(b"a", b"1")])
+    assert store.reads == 2 and cache.records == 0
+
+
+@pytest.fixture
+def cached(tmp_path, now):
+    eng = Engine.open(str(tmp_path / "data"), shards=1, key_cache_size=1 << 20)
+    yield eng
+    eng.close()
+
+
+def test_flushdb_and_swapdb_leave_no_stale_record(cached, now):
+    db0, db1 = cached.db(0), cached.db(1)
+    db0.set(b"a", b"0", now)
+    db1.set(b"a", b"1", now)
+    assert db0.get(b"a", now) == b"0" and db1.get(b"a", now) == b"1"
+    cached.swapdb(0, 1)
+    assert cached.db(0).get(b"a", now) == b"1"
+    cached.db(0).flushdb()
+    assert cached.db(0).get(b"a", now) is None
+    assert cached.db(1).get(b"a", now) == b"0"
+
+
+def test_records_from_a_master_reach_the_cache(tmp_path, cached, now):
+    """A replica's shard (apply_records) answers what its master wrote, not what it had
+    cached before."""
+    master = Engine.open(str(tmp_path / "master"), shards=1)
+    try:
+        db = cached.db(0)
+        assert db.get(b"k", now) is None  # cached as absent
+        master.db(0).set(b"k", b"from master", now)
+        records = [(rec, raw) for rec, raw in master.shards[0].binlog.records_after(0)]
+        shard = cached.shards[0]
+        shard.binlog.reset(0, 0)
+        shard.apply_records(records)
+        assert db.get(b"k", now) == b"from master"
+        mk = meta_key(db.pdb, b"k")
+        assert shard.cache(mk) == shard.rdb.get(mk)
+    finally:
+        master.close()
