@@ -2,6 +2,9 @@
 #
 #   make test         everything the tests need (apt packages if missing, the package with its
 #                     compiled extensions and test tools), then lint and the whole test suite
+#   make test-core-off  the integration suite again with every pikad started with
+#                     --command-core no (every command through the dispatcher), with one
+#                     worker and with $(WORKERS)
 #   make test-workers the integration suite and the pikad Sentinel failover tests again with
 #                     every pikad started with --workers $(WORKERS) --shards $(SHARDS)
 #                     (two shards per worker)
@@ -32,6 +35,8 @@ BENCH_PYTEST := $(PYTHON) -m pytest bench/ -q --benchmark-enable --benchmark-onl
 	--benchmark-columns=min,median,mean,stddev,ops,rounds
 # 1: `make test` also runs the integration suite on several workers (test-workers).
 TEST_WITH_WORKERS ?= 1
+# 1: `make test` also runs the integration suite with the command core off (test-core-off).
+TEST_CORE_OFF ?= 1
 PYTEST_ARGS ?=
 
 # Root runs apt-get directly; anyone else through sudo.
@@ -47,9 +52,10 @@ RUN := env -u PYTHONPATH
 
 .NOTPARALLEL:
 .PHONY: test system-deps python-deps install check-installed lint pytest test-workers \
-	test-workers-run dev bench bench-codecs bench-baseline clean
+	test-workers-run test-core-off test-core-off-run dev bench bench-codecs bench-baseline clean
 
-test: install lint pytest $(if $(filter 1,$(TEST_WITH_WORKERS)),test-workers-run)
+test: install lint pytest $(if $(filter 1,$(TEST_CORE_OFF)),test-core-off-run) \
+	$(if $(filter 1,$(TEST_WITH_WORKERS)),test-workers-run)
 
 # ---- dependencies ----
 
@@ -97,6 +103,16 @@ lint:
 
 pytest:
 	$(RUN) $(PYTHON) -m pytest -q $(PYTEST_ARGS)
+
+test-core-off: install test-core-off-run
+
+# Every integration and differential test again, each pikad with the command core off: the
+# dispatcher alone must answer as redis-server does too (tests/integration/test_core.py
+# compares the two paths directly).
+test-core-off-run:
+	$(RUN) PIKADB_TEST_CORE=no $(PYTHON) -m pytest -q -m "not slow" tests/integration $(PYTEST_ARGS)
+	$(RUN) PIKADB_TEST_CORE=no PIKADB_TEST_WORKERS=$(WORKERS) PIKADB_TEST_SHARDS=$(SHARDS) \
+	  $(PYTHON) -m pytest -q -m "not slow" tests/integration $(PYTEST_ARGS)
 
 test-workers: install test-workers-run
 

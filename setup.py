@@ -18,6 +18,7 @@ EXTENSIONS = {
     "hll": ("pikadb._hll", "cext/hll.pyx"),
     "binlog": ("pikadb._binlog", "cext/binlog.pyx"),
     "keycache": ("pikadb._keycache", "cext/keycache.pyx"),
+    "core": ("pikadb._core", "cext/core.pyx"),
 }
 # C libraries an extension links against (none: the build needs only gcc and Python's headers).
 LIBRARIES: dict[str, list[str]] = {}

@@ -7,11 +7,15 @@ the absent ones too (None: known not to exist), so a GET of a cached key and a S
 cached or known-absent key do not ask RocksDB. The study behind it: a RocksDB point read
 costs 1-3 us once the memtable is large, more than the rest of a GET.
 
-Coherence: the cache mirrors what RocksDB holds. The shard calls written(items) after every
-successful RocksDB write (a command's batch, a group, a master's records) with the items it
-wrote; a range delete clears the cache. While a group is pending, `overlay` (the group's
-items, not yet in RocksDB) is read first; the shard hands the overlay to written() once the
-group is in RocksDB, and drops it on a failed write, so a failed write leaves nothing behind.
+Coherence: the cache holds what RocksDB holds plus the pending group. The shard calls
+written(items) after every successful direct RocksDB write (a command's batch, a master's
+records) with the items it wrote; a range delete clears the cache. A group's items are
+staged (stage()) as the commands run: into the cache itself, so reads see them and the write
+costs one dict store, or, for a value too long to cache or with no cache at all, into
+`overlay`, which is read first. The current generation is not rotated while a group is
+pending, so a staged record cannot be dropped before RocksDB has it. Once the group is in
+RocksDB, committed() ends the staging; a failed group write calls failed(), which empties
+the cache, so nothing of it stays visible.
 
 Bounds: two generations, as the access table does. Records go into the current one; when it
 holds half the budget in bytes, it becomes the old one and the old one is dropped. A hit in
@@ -38,6 +42,8 @@ cdef class KeyCache:
     def __init__(self, rget, Py_ssize_t budget=0, Py_ssize_t max_value=512):
         self.rget = rget
         self.overlay = None
+        self.staging = False
+        self.rotate_due = False
         self.cur = {}
         self.old = {}
         self.used = 0
@@ -115,6 +121,7 @@ cdef class KeyCache:
 
     cdef void _store(self, object key, object value):
         cdef Py_ssize_t size = PyBytes_GET_SIZE(key) + RECORD_OVERHEAD
+        cdef PyObject *before
         if value is not None:
             if PyBytes_GET_SIZE(value) > self.max_value:
                 if PyDict_Contains(self.cur, key):
@@ -123,13 +130,73 @@ cdef class KeyCache:
                     PyDict_DelItem(self.old, key)
                 return
             size += PyBytes_GET_SIZE(value)
+        before = PyDict_GetItem(self.cur, key)
+        if before != NULL:
+            # A record replaced in place: only the value's size changes (SET of a hot key
+            # must not count its key again on every write, or the cache would rotate, and
+            # forget, far sooner than its budget says).
+            size -= PyBytes_GET_SIZE(key) + RECORD_OVERHEAD
+            if <object>before is not None:
+                size -= PyBytes_GET_SIZE(<object>before)
         PyDict_SetItem(self.cur, key, value)
         self.used += size
         if self.used * 2 > self.budget:
-            self.old = self.cur
-            self.old_used = self.used
-            self.cur = {}
-            self.used = 0
+            if self.staging:
+                self.rotate_due = True
+            else:
+                self._rotate()
+
+    cdef void _rotate(self):
+        self.old = self.cur
+        self.old_used = self.used
+        self.cur = {}
+        self.used = 0
+        self.rotate_due = False
+
+    # ---- a pending group ----
+
+    cpdef stage(self, list items):
+        """A group's (key, value | None) items, not in RocksDB yet (no range deletes)."""
+        cdef Py_ssize_t i, n = PyList_GET_SIZE(items)
+        cdef object item, k, v
+        self.staging = True
+        for i in range(n):
+            item = <object>PyList_GET_ITEM(items, i)
+            k = <object>PyTuple_GET_ITEM(item, 0)
+            v = <object>PyTuple_GET_ITEM(item, 1)
+            self.stage_one(k, v)
+
+    cdef void stage_one(self, object k, object v):
+        if (self.budget and (v is None or PyBytes_GET_SIZE(v) <= self.max_value)
+                and (self.overlay is None or not PyDict_Contains(self.overlay, k))):
+            self._store(k, v)
+            return
+        if self.overlay is None:
+            self.overlay = {}
+        PyDict_SetItem(self.overlay, k, v)
+        if self.budget:  # an older, cached value of k must not outlive the group
+            if PyDict_Contains(self.cur, k):
+                PyDict_DelItem(self.cur, k)
+            if PyDict_Contains(self.old, k):
+                PyDict_DelItem(self.old, k)
+
+    cpdef committed(self):
+        """The staged group is in RocksDB."""
+        cdef dict overlay = self.overlay
+        self.overlay = None
+        self.staging = False
+        if overlay is not None and self.budget:
+            for k, v in overlay.items():
+                self._store(k, v)
+        if self.rotate_due:
+            self._rotate()
+
+    cpdef failed(self):
+        """The staged group's write failed: forget everything (the cache holds staged
+        records RocksDB never got)."""
+        self.overlay = None
+        self.staging = False
+        self.clear()
 
     cpdef written(self, items):
         """Records now in RocksDB: a list of (key, value | None | (end,)) items, or a dict
@@ -156,6 +223,7 @@ cdef class KeyCache:
         self.old = {}
         self.used = 0
         self.old_used = 0
+        self.rotate_due = False
 
     def resize(self, Py_ssize_t budget):
         self.budget = budget if budget > 0 else 0

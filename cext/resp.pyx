@@ -419,6 +419,18 @@ cdef class Parser:
                 self.cap = 0
         return r
 
+    cdef void consumed(self, Py_ssize_t pos) noexcept:
+        """The command core (cext/core.pyx) parsed and ran the commands before pos itself."""
+        self.pos = pos
+        if self.scan < pos:
+            self.scan = pos
+        if pos == self.end:
+            self.pos = self.end = self.scan = 0
+            if self.cap > _SHRINK_CAP:
+                PyMem_Free(self.buf)
+                self.buf = NULL
+                self.cap = 0
+
     def buffered(self):
         """Bytes fed but not yet consumed into returned commands (for client query-buffer stats):
         unparsed input plus the arguments of the command being received."""

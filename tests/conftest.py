@@ -11,6 +11,9 @@ Fixtures
 
 Options (or environment variables)
     --shards N       / PIKADB_TEST_SHARDS=N      every pikad gets `--shards N`
+    --core no        / PIKADB_TEST_CORE=no       every pikad gets `--command-core no`: every
+                                                 command through the dispatcher (the suite
+                                                 runs both ways)
     --target redis   / PIKADB_TEST_TARGET=redis  start redis-server wherever a pikad is asked
                                                  for: validates the harness and the
                                                  differential cases (pikad_only tests skip)
@@ -67,6 +70,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="pass --workers N to every pikad the fixtures start (env PIKADB_TEST_WORKERS)",
     )
     group.addoption(
+        "--core",
+        choices=("yes", "no"),
+        default=os.environ.get("PIKADB_TEST_CORE") or None,
+        help="pass --command-core yes|no to every pikad the fixtures start "
+        "(env PIKADB_TEST_CORE; default: pikad's own default, yes)",
+    )
+    group.addoption(
         "--target",
         choices=("pikad", "redis"),
         default=os.environ.get("PIKADB_TEST_TARGET", "pikad") or "pikad",
@@ -78,6 +88,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     servers.SETTINGS.shards = config.getoption("--shards")
     servers.SETTINGS.workers = config.getoption("--workers")
+    servers.SETTINGS.core = config.getoption("--core")
     servers.SETTINGS.target = config.getoption("--target")
     config.addinivalue_line(
         "markers", "pikad_only: needs pikad itself (skipped when --target redis stands in)"
@@ -91,7 +102,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     where = os.path.dirname(spec.origin) if spec and spec.origin else "NOT IMPORTABLE"
     return [
         f"pikadb: target={servers.SETTINGS.target} shards={servers.SETTINGS.shards} "
-        f"workers={servers.SETTINGS.workers} "
+        f"workers={servers.SETTINGS.workers} core={servers.SETTINGS.core} "
         f"server command={' '.join(servers.pikad_command())}",
         f"pikadb package: {where}",
     ]

@@ -41,3 +41,4 @@ cdef class Parser:
     cdef Py_ssize_t _find(self, char ch) noexcept
     cdef int _fail(self, str msg) except -1
     cdef object _next(self)
+    cdef void consumed(self, Py_ssize_t pos) noexcept

@@ -57,6 +57,9 @@ PIKADB_PARAMS: tuple[tuple[str, str, str, bool, dict], ...] = (
     # Bytes of records (metadata and small values) kept in memory in front of RocksDB, for
     # the whole server (workers share it out); 0: no cache (storage/shard.py).
     ("key-cache-size", "memory", "33554432", True, {}),
+    # The command core (cext/core.pyx) runs the common commands straight from the input
+    # buffer; "no" sends every command through the dispatcher (the tests run both ways).
+    ("command-core", "bool", "yes", True, {}),
     # Binlog (replication): segment files rotate at this size; the cron deletes the oldest
     # beyond keep-segments or max-size (bytes per shard), unless a replica still needs them.
     ("binlog-segment-size", "memory", "67108864", True, {}),
@@ -118,6 +121,7 @@ ACTIVE = frozenset(
         "rocksdb-block-cache-size",
         "rocksdb-write-buffer-size",
         "key-cache-size",
+        "command-core",
         "binlog-segment-size",
         "binlog-keep-segments",
         "binlog-max-size",

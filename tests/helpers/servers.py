@@ -18,6 +18,7 @@ Layout of one server's temporary base directory:
 Two switches, set from conftest (pytest options or environment variables):
     SETTINGS.shards   -> `--shards N` for every pikad (PIKADB_TEST_SHARDS)
     SETTINGS.workers  -> `--workers N` for every pikad (PIKADB_TEST_WORKERS)
+    SETTINGS.core     -> `--command-core yes|no` for every pikad (PIKADB_TEST_CORE)
     SETTINGS.target   -> "redis" starts redis-server wherever a pikad was asked for, to check
                          the harness and the differential cases against Redis on both sides
                          (PIKADB_TEST_TARGET=redis); pikad-only directives are then dropped.
@@ -47,6 +48,7 @@ from helpers.raw import RawConnection
 class Settings:
     shards: int | None = None
     workers: int | None = None
+    core: str | None = None
     target: str = "pikad"  # "pikad" or "redis"
     ready_timeout: float = 30.0
     stop_timeout: float = 15.0
@@ -56,7 +58,15 @@ SETTINGS = Settings()
 
 # Directives only pikad knows; dropped when a redis-server stands in for pikad.
 PIKAD_ONLY_DIRECTIVES = frozenset(
-    {"shards", "workers", "sync-writes", "rocksdb-block-cache-size", "rocksdb-write-buffer-size"}
+    {
+        "shards",
+        "workers",
+        "sync-writes",
+        "rocksdb-block-cache-size",
+        "rocksdb-write-buffer-size",
+        "command-core",
+        "key-cache-size",
+    }
 )
 
 _LIVE: dict[int, ServerProcess] = {}  # pid -> server, for the atexit safety net
@@ -336,6 +346,8 @@ class PikadServer(ServerProcess):
             config["shards"] = SETTINGS.shards
         if SETTINGS.workers is not None:
             config["workers"] = SETTINGS.workers
+        if SETTINGS.core is not None:
+            config["command-core"] = SETTINGS.core
         config.update(self.config)
         return pikad_command() + config_args(config)
 

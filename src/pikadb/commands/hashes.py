@@ -72,56 +72,56 @@ def _field_pairs(argv: list[bytes]) -> list[tuple[bytes, bytes]]:
     return list(zip(argv[2::2], argv[3::2], strict=True))
 
 
-@command("hset", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group="hash")
+@command("hset", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group="hash", traits="core")
 def hset(c, argv):
     """HSET key field value [field value ...]"""
     return c.db.hset(argv[1], _field_pairs(argv), c.now, hash_limits(c))
 
 
-@command("hmset", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group="hash")
+@command("hmset", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group="hash", traits="core")
 def hmset(c, argv):
     """HMSET key field value [field value ...]"""
     c.db.hset(argv[1], _field_pairs(argv), c.now, hash_limits(c))
     return OK
 
 
-@command("hsetnx", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="hash")
+@command("hsetnx", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="hash", traits="core")
 def hsetnx(c, argv):
     """HSETNX key field value"""
     return 1 if c.db.hsetnx(argv[1], argv[2], argv[3], c.now, hash_limits(c)) else 0
 
 
-@command("hget", arity=3, flags="readonly fast", keys=(1, 1, 1), group="hash")
+@command("hget", arity=3, flags="readonly fast", keys=(1, 1, 1), group="hash", traits="core")
 def hget(c, argv):
     """HGET key field"""
     return c.db.hget(argv[1], argv[2], c.now)
 
 
-@command("hmget", arity=-3, flags="readonly fast", keys=(1, 1, 1), group="hash")
+@command("hmget", arity=-3, flags="readonly fast", keys=(1, 1, 1), group="hash", traits="core")
 def hmget(c, argv):
     """HMGET key field [field ...]"""
     return c.db.hmget(argv[1], argv[2:], c.now)
 
 
-@command("hdel", arity=-3, flags="write fast", keys=(1, 1, 1), group="hash")
+@command("hdel", arity=-3, flags="write fast", keys=(1, 1, 1), group="hash", traits="core")
 def hdel(c, argv):
     """HDEL key field [field ...]"""
     return c.db.hdel(argv[1], argv[2:], c.now)
 
 
-@command("hlen", arity=2, flags="readonly fast", keys=(1, 1, 1), group="hash")
+@command("hlen", arity=2, flags="readonly fast", keys=(1, 1, 1), group="hash", traits="core")
 def hlen(c, argv):
     """HLEN key"""
     return c.db.hlen(argv[1], c.now)
 
 
-@command("hstrlen", arity=3, flags="readonly fast", keys=(1, 1, 1), group="hash")
+@command("hstrlen", arity=3, flags="readonly fast", keys=(1, 1, 1), group="hash", traits="core")
 def hstrlen(c, argv):
     """HSTRLEN key field"""
     return c.db.hstrlen(argv[1], argv[2], c.now)
 
 
-@command("hexists", arity=3, flags="readonly fast", keys=(1, 1, 1), group="hash")
+@command("hexists", arity=3, flags="readonly fast", keys=(1, 1, 1), group="hash", traits="core")
 def hexists(c, argv):
     """HEXISTS key field"""
     return 1 if c.db.hexists(argv[1], argv[2], c.now) else 0
@@ -130,19 +130,19 @@ def hexists(c, argv):
 # ---- whole-hash reads ----
 
 
-@command("hkeys", arity=2, flags="readonly", keys=(1, 1, 1), group="hash")
+@command("hkeys", arity=2, flags="readonly", keys=(1, 1, 1), group="hash", traits="core")
 def hkeys(c, argv):
     """HKEYS key"""
     return c.db.hkeys(argv[1], c.now)
 
 
-@command("hvals", arity=2, flags="readonly", keys=(1, 1, 1), group="hash")
+@command("hvals", arity=2, flags="readonly", keys=(1, 1, 1), group="hash", traits="core")
 def hvals(c, argv):
     """HVALS key"""
     return c.db.hvals(argv[1], c.now)
 
 
-@command("hgetall", arity=2, flags="readonly", keys=(1, 1, 1), group="hash")
+@command("hgetall", arity=2, flags="readonly", keys=(1, 1, 1), group="hash", traits="core")
 def hgetall(c, argv):
     """HGETALL key"""
     return dict(c.db.hgetall(argv[1], c.now))  # a map in RESP3, a flat array in RESP2
@@ -151,7 +151,9 @@ def hgetall(c, argv):
 # ---- counters ----
 
 
-@command("hincrby", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="hash")
+@command(
+    "hincrby", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="hash", traits="core"
+)
 def hincrby(c, argv):
     """HINCRBY key field increment"""
     delta = int_arg(argv[3])
@@ -170,7 +172,9 @@ def hincrby(c, argv):
     return int(c.db.hupdate(argv[1], argv[2], add, c.now, hash_limits(c)))
 
 
-@command("hincrbyfloat", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="hash")
+@command(
+    "hincrbyfloat", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="hash", traits="core"
+)
 def hincrbyfloat(c, argv):
     """HINCRBYFLOAT key field increment"""
     incr = argv[3]

@@ -24,6 +24,7 @@ _INFO_SUMS = frozenset(
         "total_watched_keys",
         "total_connections_received",
         "total_commands_processed",
+        "command_core_calls",
         "instantaneous_ops_per_sec",
         "total_net_input_bytes",
         "total_net_output_bytes",

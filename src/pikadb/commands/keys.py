@@ -33,13 +33,23 @@ def _other_db(c, arg: bytes):
 # ---- DEL / UNLINK / EXISTS / TYPE / TOUCH ----
 
 
-@command("del", arity=-2, flags="write", keys=(1, -1, 1), group="generic", route=Route.SUM)
+@command(
+    "del", arity=-2, flags="write", keys=(1, -1, 1), group="generic", route=Route.SUM, traits="core"
+)
 def del_(c, argv):
     """DEL key [key ...]"""
     return c.db.delete(argv[1:], c.now)
 
 
-@command("unlink", arity=-2, flags="write fast", keys=(1, -1, 1), group="generic", route=Route.SUM)
+@command(
+    "unlink",
+    arity=-2,
+    flags="write fast",
+    keys=(1, -1, 1),
+    group="generic",
+    route=Route.SUM,
+    traits="core",
+)
 def unlink(c, argv):
     """UNLINK key [key ...]"""
     # A delete is already O(1) per key (big collections become garbage for the reclaimer).
@@ -213,25 +223,25 @@ def _expire_generic(c, argv, relative: bool, unit_seconds: bool, name: str) -> i
     return c.db.expire(argv[1], when, now, **flags)
 
 
-@command("expire", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic")
+@command("expire", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic", traits="core")
 def expire(c, argv):
     """EXPIRE key seconds [NX | XX | GT | LT]"""
     return _expire_generic(c, argv, True, True, "expire")
 
 
-@command("pexpire", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic")
+@command("pexpire", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic", traits="core")
 def pexpire(c, argv):
     """PEXPIRE key milliseconds [NX | XX | GT | LT]"""
     return _expire_generic(c, argv, True, False, "pexpire")
 
 
-@command("expireat", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic")
+@command("expireat", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic", traits="core")
 def expireat(c, argv):
     """EXPIREAT key unix-time-seconds [NX | XX | GT | LT]"""
     return _expire_generic(c, argv, False, True, "expireat")
 
 
-@command("pexpireat", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic")
+@command("pexpireat", arity=-3, flags="write fast", keys=(1, 1, 1), group="generic", traits="core")
 def pexpireat(c, argv):
     """PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]"""
     return _expire_generic(c, argv, False, False, "pexpireat")
@@ -270,7 +280,7 @@ def pexpiretime(c, argv):
     return _ttl_generic(c, argv[1], True, True)
 
 
-@command("persist", arity=2, flags="write fast", keys=(1, 1, 1), group="generic")
+@command("persist", arity=2, flags="write fast", keys=(1, 1, 1), group="generic", traits="core")
 def persist(c, argv):
     """PERSIST key"""
     return c.db.persist(argv[1], c.now)

@@ -119,25 +119,29 @@ def _numkeys_keys(numkeys_idx: int):
 # ---- push / pop / length ----
 
 
-@command("lpush", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="list")
+@command("lpush", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="list", traits="core")
 def lpush(c, argv):
     """LPUSH key element [element ...]"""
     return lists.push(c.db, argv[1], argv[2:], c.now, left=True)
 
 
-@command("rpush", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="list")
+@command("rpush", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="list", traits="core")
 def rpush(c, argv):
     """RPUSH key element [element ...]"""
     return lists.push(c.db, argv[1], argv[2:], c.now, left=False)
 
 
-@command("lpushx", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="list")
+@command(
+    "lpushx", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="list", traits="core"
+)
 def lpushx(c, argv):
     """LPUSHX key element [element ...]"""
     return lists.push(c.db, argv[1], argv[2:], c.now, left=True, xx=True)
 
 
-@command("rpushx", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="list")
+@command(
+    "rpushx", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="list", traits="core"
+)
 def rpushx(c, argv):
     """RPUSHX key element [element ...]"""
     return lists.push(c.db, argv[1], argv[2:], c.now, left=False, xx=True)
@@ -153,19 +157,19 @@ def _pop(c, argv, left: bool):
     return lists.pop(c.db, argv[1], c.now, left=left)
 
 
-@command("lpop", arity=-2, flags="write fast", keys=(1, 1, 1), group="list")
+@command("lpop", arity=-2, flags="write fast", keys=(1, 1, 1), group="list", traits="core")
 def lpop(c, argv):
     """LPOP key [count]"""
     return _pop(c, argv, True)
 
 
-@command("rpop", arity=-2, flags="write fast", keys=(1, 1, 1), group="list")
+@command("rpop", arity=-2, flags="write fast", keys=(1, 1, 1), group="list", traits="core")
 def rpop(c, argv):
     """RPOP key [count]"""
     return _pop(c, argv, False)
 
 
-@command("llen", arity=2, flags="readonly fast", keys=(1, 1, 1), group="list")
+@command("llen", arity=2, flags="readonly fast", keys=(1, 1, 1), group="list", traits="core")
 def llen(c, argv):
     """LLEN key"""
     return lists.llen(c.db, argv[1], c.now)
@@ -174,14 +178,14 @@ def llen(c, argv):
 # ---- ranges and positions ----
 
 
-@command("lrange", arity=4, flags="readonly", keys=(1, 1, 1), group="list")
+@command("lrange", arity=4, flags="readonly", keys=(1, 1, 1), group="list", traits="core")
 def lrange(c, argv):
     """LRANGE key start stop"""
     start, stop = int_arg(argv[2]), int_arg(argv[3])
     return lists.lrange(c.db, argv[1], start, stop, c.now)
 
 
-@command("lindex", arity=3, flags="readonly", keys=(1, 1, 1), group="list")
+@command("lindex", arity=3, flags="readonly", keys=(1, 1, 1), group="list", traits="core")
 def lindex(c, argv):
     """LINDEX key index"""
     db, now = c.db, c.now
@@ -194,7 +198,7 @@ def lindex(c, argv):
     return lists.lindex(db, argv[1], index, now)
 
 
-@command("lset", arity=4, flags="write denyoom", keys=(1, 1, 1), group="list")
+@command("lset", arity=4, flags="write denyoom", keys=(1, 1, 1), group="list", traits="core")
 def lset(c, argv):
     """LSET key index element"""
     db, now = c.db, c.now
@@ -216,14 +220,14 @@ def linsert(c, argv):
     return lists.linsert(c.db, argv[1], where == b"BEFORE", argv[3], argv[4], c.now)
 
 
-@command("lrem", arity=4, flags="write", keys=(1, 1, 1), group="list")
+@command("lrem", arity=4, flags="write", keys=(1, 1, 1), group="list", traits="core")
 def lrem(c, argv):
     """LREM key count element"""
     count = int_arg(argv[2])
     return lists.lrem(c.db, argv[1], count, argv[3], c.now)
 
 
-@command("ltrim", arity=4, flags="write", keys=(1, 1, 1), group="list")
+@command("ltrim", arity=4, flags="write", keys=(1, 1, 1), group="list", traits="core")
 def ltrim(c, argv):
     """LTRIM key start stop"""
     start, stop = int_arg(argv[2]), int_arg(argv[3])

@@ -624,6 +624,8 @@ def _section_stats(c) -> list[str]:
     return [
         f"total_connections_received:{st.total_connections_received}",
         f"total_commands_processed:{st.total_commands_processed}",
+        # of them, run by the command core (cext/core.pyx) rather than the dispatcher
+        f"command_core_calls:{core.calls_total if (core := c.server.core) else 0}",
         f"instantaneous_ops_per_sec:{int(st.ops.rate())}",
         f"total_net_input_bytes:{st.total_net_input_bytes}",
         f"total_net_output_bytes:{st.total_net_output_bytes}",

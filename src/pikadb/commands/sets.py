@@ -83,37 +83,37 @@ def set_limits(c) -> SetLimits:
 # ---- members ----
 
 
-@command("sadd", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="set")
+@command("sadd", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group="set", traits="core")
 def sadd(c, argv):
     """SADD key member [member ...]"""
     return c.db.sadd(argv[1], argv[2:], c.now, set_limits(c))
 
 
-@command("srem", arity=-3, flags="write fast", keys=(1, 1, 1), group="set")
+@command("srem", arity=-3, flags="write fast", keys=(1, 1, 1), group="set", traits="core")
 def srem(c, argv):
     """SREM key member [member ...]"""
     return c.db.srem(argv[1], argv[2:], c.now)
 
 
-@command("scard", arity=2, flags="readonly fast", keys=(1, 1, 1), group="set")
+@command("scard", arity=2, flags="readonly fast", keys=(1, 1, 1), group="set", traits="core")
 def scard(c, argv):
     """SCARD key"""
     return c.db.scard(argv[1], c.now)
 
 
-@command("sismember", arity=3, flags="readonly fast", keys=(1, 1, 1), group="set")
+@command("sismember", arity=3, flags="readonly fast", keys=(1, 1, 1), group="set", traits="core")
 def sismember(c, argv):
     """SISMEMBER key member"""
     return 1 if c.db.sismember(argv[1], argv[2], c.now) else 0
 
 
-@command("smismember", arity=-3, flags="readonly fast", keys=(1, 1, 1), group="set")
+@command("smismember", arity=-3, flags="readonly fast", keys=(1, 1, 1), group="set", traits="core")
 def smismember(c, argv):
     """SMISMEMBER key member [member ...]"""
     return c.db.smismember(argv[1], argv[2:], c.now)
 
 
-@command("smembers", arity=2, flags="readonly", keys=(1, 1, 1), group="set")
+@command("smembers", arity=2, flags="readonly", keys=(1, 1, 1), group="set", traits="core")
 def smembers(c, argv):
     """SMEMBERS key"""
     return SetReply(c.db.smembers(argv[1], c.now))
@@ -128,7 +128,7 @@ def smove(c, argv):
 # ---- random picks ----
 
 
-@command("srandmember", arity=-2, flags="readonly", keys=(1, 1, 1), group="set")
+@command("srandmember", arity=-2, flags="readonly", keys=(1, 1, 1), group="set", traits="core")
 def srandmember(c, argv):
     """SRANDMEMBER key [count]"""
     if len(argv) > 3:
@@ -144,7 +144,7 @@ def srandmember(c, argv):
     return picked or []
 
 
-@command("spop", arity=-2, flags="write fast", keys=(1, 1, 1), group="set")
+@command("spop", arity=-2, flags="write fast", keys=(1, 1, 1), group="set", traits="core")
 def spop(c, argv):
     """SPOP key [count]"""
     if len(argv) > 3:

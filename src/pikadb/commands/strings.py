@@ -145,19 +145,21 @@ def psetex(c, argv):
     return set_generic(c, argv[1], argv[3], now, expire_at=at)
 
 
-@command("getset", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string")
+@command(
+    "getset", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string", traits="core"
+)
 def getset(c, argv):
     """GETSET key value"""
     return set_generic(c, argv[1], argv[2], c.now, get=True)
 
 
-@command("getdel", arity=2, flags="write fast", keys=(1, 1, 1), group="string")
+@command("getdel", arity=2, flags="write fast", keys=(1, 1, 1), group="string", traits="core")
 def getdel(c, argv):
     """GETDEL key"""
     return c.db.getdel(argv[1], c.now)
 
 
-@command("getex", arity=-2, flags="write fast", keys=(1, 1, 1), group="string")
+@command("getex", arity=-2, flags="write fast", keys=(1, 1, 1), group="string", traits="core")
 def getex(c, argv):
     """GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]"""
     now = c.now
@@ -189,7 +191,13 @@ def _pairs(argv: list[bytes]) -> list[tuple[bytes, bytes]]:
 
 
 @command(
-    "mset", arity=-3, flags="write denyoom", keys=(1, -1, 2), group="string", route=Route.PAIRS
+    "mset",
+    arity=-3,
+    flags="write denyoom",
+    keys=(1, -1, 2),
+    group="string",
+    route=Route.PAIRS,
+    traits="core",
 )
 def mset(c, argv):
     """MSET key value [key value ...]"""
@@ -197,7 +205,7 @@ def mset(c, argv):
     return OK
 
 
-@command("msetnx", arity=-3, flags="write denyoom", keys=(1, -1, 2), group="string")
+@command("msetnx", arity=-3, flags="write denyoom", keys=(1, -1, 2), group="string", traits="core")
 def msetnx(c, argv):
     """MSETNX key value [key value ...]"""
     return 1 if c.db.mset(_pairs(argv), c.now, nx=True) else 0
@@ -233,7 +241,14 @@ def decrby(c, argv):
     return c.db.incr_by(argv[1], -delta, c.now)
 
 
-@command("incrbyfloat", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string")
+@command(
+    "incrbyfloat",
+    arity=3,
+    flags="write denyoom fast",
+    keys=(1, 1, 1),
+    group="string",
+    traits="core",
+)
 def incrbyfloat(c, argv):
     """INCRBYFLOAT key increment"""
     incr = argv[2]
@@ -261,7 +276,9 @@ def _check_length(c, total: int) -> None:
         raise CommandError(errors.STRING_TOO_LONG)
 
 
-@command("append", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string")
+@command(
+    "append", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group="string", traits="core"
+)
 def append(c, argv):
     """APPEND key value"""
     suffix = argv[2]
@@ -283,7 +300,7 @@ def strlen(c, argv):
     return 0 if value is None else len(value)
 
 
-@command("setrange", arity=4, flags="write denyoom", keys=(1, 1, 1), group="string")
+@command("setrange", arity=4, flags="write denyoom", keys=(1, 1, 1), group="string", traits="core")
 def setrange(c, argv):
     """SETRANGE key offset value"""
     offset = int_arg(argv[2])
@@ -328,7 +345,7 @@ def _getrange(c, argv):
     return value[start : end + 1]
 
 
-@command("getrange", arity=4, flags="readonly", keys=(1, 1, 1), group="string")
+@command("getrange", arity=4, flags="readonly", keys=(1, 1, 1), group="string", traits="core")
 def getrange(c, argv):
     """GETRANGE key start end"""
     return _getrange(c, argv)

@@ -2,7 +2,7 @@
 
 Handlers register with the `command` decorator:
 
-    @command("mset", arity=-3, flags="write denyoom", keys=(1, -1, 2), group="string")
+    @command("mset", arity=-3, flags="write denyoom", keys=(1, -1, 2), group="string", traits="core")
     def mset(c: Client, argv: list[bytes]) -> object:
         "MSET key value [key value ...]"
 
@@ -58,6 +58,9 @@ TRAITS = frozenset(
         "overtakes",  # keyless, may run while the client's earlier commands are elsewhere
         "not-pipelined",  # never pipelined to another worker (changes how the next run)
         "tx-local",  # answered where the client is, never sent to another worker
+        # a data command with no policy of its own: the command core (cext/core.pyx) hands
+        # it straight to its handler when the client's state lets the core run
+        "core",
     }
 )
 

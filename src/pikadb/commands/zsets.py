@@ -257,19 +257,23 @@ def zadd_generic(c, argv: list[bytes], incr: bool) -> object:
     return added + updated if ch else added
 
 
-@command("zadd", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group="sortedset")
+@command(
+    "zadd", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group="sortedset", traits="core"
+)
 def zadd(c, argv):
     """ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]"""
     return zadd_generic(c, argv, False)
 
 
-@command("zincrby", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="sortedset")
+@command(
+    "zincrby", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group="sortedset", traits="core"
+)
 def zincrby(c, argv):
     """ZINCRBY key increment member"""
     return zadd_generic(c, argv, True)
 
 
-@command("zrem", arity=-3, flags="write fast", keys=(1, 1, 1), group="sortedset")
+@command("zrem", arity=-3, flags="write fast", keys=(1, 1, 1), group="sortedset", traits="core")
 def zrem(c, argv):
     """ZREM key member [member ...]"""
     return c.db.zrem(argv[1], argv[2:], c.now)
@@ -278,37 +282,41 @@ def zrem(c, argv):
 # ---- point reads ----
 
 
-@command("zcard", arity=2, flags="readonly fast", keys=(1, 1, 1), group="sortedset")
+@command("zcard", arity=2, flags="readonly fast", keys=(1, 1, 1), group="sortedset", traits="core")
 def zcard(c, argv):
     """ZCARD key"""
     return c.db.zcard(argv[1], c.now)
 
 
-@command("zscore", arity=3, flags="readonly fast", keys=(1, 1, 1), group="sortedset")
+@command("zscore", arity=3, flags="readonly fast", keys=(1, 1, 1), group="sortedset", traits="core")
 def zscore(c, argv):
     """ZSCORE key member"""
     return c.db.zscore(argv[1], argv[2], c.now)
 
 
-@command("zmscore", arity=-3, flags="readonly fast", keys=(1, 1, 1), group="sortedset")
+@command(
+    "zmscore", arity=-3, flags="readonly fast", keys=(1, 1, 1), group="sortedset", traits="core"
+)
 def zmscore(c, argv):
     """ZMSCORE key member [member ...]"""
     return c.db.zmscore(argv[1], argv[2:], c.now)
 
 
-@command("zrank", arity=3, flags="readonly fast", keys=(1, 1, 1), group="sortedset")
+@command("zrank", arity=3, flags="readonly fast", keys=(1, 1, 1), group="sortedset", traits="core")
 def zrank(c, argv):
     """ZRANK key member"""
     return c.db.zrank(argv[1], argv[2], c.now, False)
 
 
-@command("zrevrank", arity=3, flags="readonly fast", keys=(1, 1, 1), group="sortedset")
+@command(
+    "zrevrank", arity=3, flags="readonly fast", keys=(1, 1, 1), group="sortedset", traits="core"
+)
 def zrevrank(c, argv):
     """ZREVRANK key member"""
     return c.db.zrank(argv[1], argv[2], c.now, True)
 
 
-@command("zcount", arity=4, flags="readonly fast", keys=(1, 1, 1), group="sortedset")
+@command("zcount", arity=4, flags="readonly fast", keys=(1, 1, 1), group="sortedset", traits="core")
 def zcount(c, argv):
     """ZCOUNT key min max"""
     rng = parse_score_range(argv[2], argv[3])
@@ -388,7 +396,7 @@ def zrange_generic(
     return pairs_reply(c, pairs, withscores)
 
 
-@command("zrange", arity=-4, flags="readonly", keys=(1, 1, 1), group="sortedset")
+@command("zrange", arity=-4, flags="readonly", keys=(1, 1, 1), group="sortedset", traits="core")
 def zrange(c, argv):
     """ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]"""
     return zrange_generic(c, argv, 1, False, AUTO, AUTO)
@@ -400,19 +408,23 @@ def zrangestore(c, argv):
     return zrange_generic(c, argv, 2, True, AUTO, AUTO)
 
 
-@command("zrevrange", arity=-4, flags="readonly", keys=(1, 1, 1), group="sortedset")
+@command("zrevrange", arity=-4, flags="readonly", keys=(1, 1, 1), group="sortedset", traits="core")
 def zrevrange(c, argv):
     """ZREVRANGE key start stop [WITHSCORES]"""
     return zrange_generic(c, argv, 1, False, RANK, REVERSE)
 
 
-@command("zrangebyscore", arity=-4, flags="readonly", keys=(1, 1, 1), group="sortedset")
+@command(
+    "zrangebyscore", arity=-4, flags="readonly", keys=(1, 1, 1), group="sortedset", traits="core"
+)
 def zrangebyscore(c, argv):
     """ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]"""
     return zrange_generic(c, argv, 1, False, SCORE, FORWARD)
 
 
-@command("zrevrangebyscore", arity=-4, flags="readonly", keys=(1, 1, 1), group="sortedset")
+@command(
+    "zrevrangebyscore", arity=-4, flags="readonly", keys=(1, 1, 1), group="sortedset", traits="core"
+)
 def zrevrangebyscore(c, argv):
     """ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]"""
     return zrange_generic(c, argv, 1, False, SCORE, REVERSE)

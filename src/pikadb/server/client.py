@@ -237,6 +237,7 @@ class Client(asyncio.Protocol):
         self.out_batch = out
         dispatch = self._dispatch
         blocking = server.blocking
+        core = server.core
         # A pipeline of small commands can ask for far more output than the peer reads
         # (10,000 GETs of 100 KB in one read): past the high water mark the rest of the
         # input waits in the parser until the output drains (resume_writing), so memory
@@ -258,6 +259,23 @@ class Client(asyncio.Protocol):
             ):
                 argv = self.held_argv
                 if argv is None:
+                    if core is not None:
+                        # The command core runs what it takes of the input first; the
+                        # command it stops at (if any) is the dispatcher's.
+                        k = len(out)
+                        again = core.run(self, parser, out)
+                        if len(out) != k:
+                            if blocking.ready:
+                                blocking.serve_ready()
+                            room -= len(out[-1])
+                            if room < 0:
+                                more = True
+                                break
+                            if again:
+                                if _perf() > deadline:
+                                    more = True
+                                    break
+                                continue
                     argv = parser.gets()
                     if argv is None:
                         break

@@ -184,20 +184,27 @@ class Dispatcher:
         else:
             server.engine.current_command = (c.dbindex, argv)
         start = _perf_ns()
-        failed = None
+        reply, failed = self.run_handler(c, cmd, argv)
+        if not c.quiet:
+            self.account(c, cmd, argv, (_perf_ns() - start) // 1000, failed)
+        return reply
+
+    def run_handler(self, c: Client, cmd: Command, argv: list[bytes]) -> tuple[bytes, str | None]:
+        """The handler's reply, encoded for the client, and the error text if it failed
+        (execute(), and the command core for the commands it hands to their handlers)."""
         try:
-            reply = encode(cmd.handler(c, argv), c.proto)
+            return encode(cmd.handler(c, argv), c.proto), None  # type: ignore[misc]
         except CommandError as e:
-            reply = error_reply(e.text)
-            failed = e.text
+            return error_reply(e.text), e.text
         except Exception as e:
             # A bug in one handler must not take the connection or the server down.
             log.warning(f"Internal error in '{cmd.name}': {traceback.format_exc()}")
             failed = f"ERR internal error in '{cmd.name}': {type(e).__name__}: {e}"
-            reply = error_reply(failed)
-        if not c.quiet:
-            self.account(c, cmd, argv, (_perf_ns() - start) // 1000, failed)
-        return reply
+            return error_reply(failed), failed
+
+    def count_failure(self, cmd: Command, text: str) -> None:
+        self._count_error(text)
+        self.stats_for(cmd).failed += 1
 
     def account(
         self, c: Client, cmd: Command, argv: list[bytes], duration_us: int, failed: str | None
@@ -205,8 +212,7 @@ class Dispatcher:
         """One executed command in INFO commandstats/errorstats, SLOWLOG and MONITOR."""
         server = self.server
         if failed is not None:
-            self._count_error(failed)
-            self.stats_for(cmd).failed += 1
+            self.count_failure(cmd, failed)
         if server.monitored and "admin" not in cmd.flags and "skip_monitor" not in cmd.flags:
             # After execution, as Redis 7 does: MONITOR shows the db the command left selected.
             server.feed_monitors(c, argv)

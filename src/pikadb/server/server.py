@@ -15,13 +15,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pikadb._core import CommandCore
 from pikadb.commands import registry  # noqa: F401  (fills the command table)
+from pikadb.commands.table import COMMANDS
 from pikadb.config import Config
 from pikadb.log import log
 from pikadb.replication.master import MasterSide
 from pikadb.replication.replica import ReplicaSide
 from pikadb.server.blocking import Blocking
-from pikadb.server.dispatch import Dispatcher
+from pikadb.server.dispatch import Dispatcher, shorten_args
 from pikadb.server.latency import LatencyMonitor
 from pikadb.server.listen import listen_sockets
 from pikadb.server.loopstats import LoopStats, Watchdog
@@ -30,7 +32,8 @@ from pikadb.server.pubsub import PubSub
 from pikadb.server.roles import become_master, become_replica
 from pikadb.server.slowlog import SlowLog
 from pikadb.server.stats import Stats
-from pikadb.server.syncmode import SyncMode
+from pikadb.server.syncmode import LATEST, SyncMode
+from pikadb.storage.encoding import counters_key, encode_counters
 from pikadb.storage.engine import Database, Engine
 
 if TYPE_CHECKING:
@@ -86,6 +89,7 @@ class Server:
         self.watchdog = Watchdog(lambda: self._turn_start, lambda: self._tick_due)
         self.slowlog = SlowLog(worker.count, worker.index) if worker else SlowLog()
         self.dispatcher = Dispatcher(self)
+        self.core: CommandCore | None = None  # made with the storage (open_storage)
         self.blocking = Blocking(self)  # clients blocked on keys (BLPOP & co)
         self.watches = Watches(self)  # WATCHed keys (MULTI/EXEC)
         self.pubsub = PubSub(self)  # channels, patterns and their subscribers
@@ -420,6 +424,12 @@ class Server:
         self._apply_access_tracking()
         for name in ("maxmemory-policy", "lfu-log-factor", "lfu-decay-time"):
             c.on_change(name, lambda _v: self._apply_access_tracking())
+        direct = [name for name, cmd in COMMANDS.items() if "core" in cmd.traits]
+        core = self.core = CommandCore(
+            self, COMMANDS, encode_counters, counters_key, shorten_args, LATEST, direct
+        )
+        core.enabled = c.get_bool("command-core")
+        c.on_change("command-core", lambda _v: setattr(core, "enabled", c.get_bool("command-core")))
         owned = (
             "" if w is None else f", worker {w.index} of {w.count} owns {len(self.engine.shards)}"
         )

@@ -25,6 +25,7 @@ from typing import Any
 
 from rocksdict import Cache
 
+from pikadb._keycache import KeyCache
 from pikadb.errors import StorageFullError
 from pikadb.log import log
 from pikadb.storage import expire as _expire
@@ -141,6 +142,7 @@ class Engine:
         self._lock_fd: int | None = None
         self._sync_writes = False
         self._key_cache_per_shard = 0
+        self.swaps = 0  # swap_shards calls: whoever keeps shards (the command core) re-reads
         self._expire_cursor = 0
         self._compaction: threading.Thread | None = None
         # Group commit (shard.py): shards with a pending group this turn, and the server's
@@ -526,6 +528,10 @@ class Engine:
         for shard in self.shards:
             shard.cache.resize(self._key_cache_per_shard)
 
+    def slot_caches(self) -> list[KeyCache | None]:
+        """The key cache of each shard by index; None for a shard another worker owns."""
+        return [s.cache if isinstance(s, Shard) else None for s in self.slot_shards]
+
     def key_cache_info(self) -> dict[str, int]:
         """The key caches of this process's shards, summed (INFO memory and stats)."""
         caches = [shard.cache for shard in self.shards]
@@ -605,6 +611,7 @@ class Engine:
         self._load_dbmap(self.databases)
         for i, db in enumerate(self._dbs):
             db.pdb = self.dbmap[i]
+        self.swaps += 1
         for mk in list(self.watched):
             self.on_modified(mk)
         shutil.rmtree(old_root, ignore_errors=True)

@@ -13,15 +13,16 @@ re-applied before anything reads the shard; a refused RocksDB write cuts its rec
 binlog again. Replicas write received records with apply_records().
 
 Group commit (engine option, on in the server): a command's batch is an Ops list; in group
-mode commit() appends it to the shard's group batch and to an overlay that get() reads
-first, and the whole group is written with one RocksDB write (one WAL append, one fsync with
-sync_writes) when the server flushes at the end of the event-loop turn. The server holds
+mode commit() appends it to the shard's group batch and stages it in the key cache, which
+get() reads first, and the whole group is written with one RocksDB write (one WAL append,
+one fsync with sync_writes) when the server flushes at the end of the event-loop turn. The server holds
 every client's output until then, so no reply acknowledges a write before it is in the
 WAL. Iterators flush first (they read RocksDB only), as do batches with range deletes.
 
-Reads (Shard.get) go through the shard's KeyCache (cext/keycache.pyx): the group's overlay,
-then a bounded cache of records read or written lately, then RocksDB. Every successful
-RocksDB write hands the cache the items it wrote, so the cache never disagrees with RocksDB.
+Reads (Shard.get) go through the shard's KeyCache (cext/keycache.pyx): a bounded cache of
+records read or written lately, with the pending group's records, then RocksDB. Every write
+hands the cache the items it wrote, so the cache never disagrees with RocksDB plus the
+pending group.
 """
 
 from __future__ import annotations
@@ -152,8 +153,8 @@ class Shard:
             raise ShardOpenError(path, str(e)) from e
         # The engine (owner of current_command, dbmap and watched keys); set by Engine.open.
         self.engine: object = _NoCommand()
-        # Every read of a record: the pending group's overlay, the key cache, RocksDB
-        # (cext/keycache.pyx); every successful write tells the cache what it wrote.
+        # Every read of a record: the key cache (with the pending group's records), then
+        # RocksDB (cext/keycache.pyx); every write tells the cache what it wrote.
         self.cache = KeyCache(self.rdb.get, key_cache_size)
         self.get = self.cache
         # Group commit state (see the module docstring).
@@ -163,7 +164,6 @@ class Shard:
         # them (the engine lists the shard: the end of the turn pushes them to replicas).
         self.on_fresh = _no_fresh_listener
         self._group: WriteBatch | None = None
-        self._overlay: dict[bytes, bytes | None] = {}
         self.group_failed = False  # a group write failed since the engine last looked
         self._group_suspended = False  # group commit off until a direct write succeeds
         self._wopts = WriteOptions()
@@ -214,16 +214,14 @@ class Shard:
             group = self._group
             if group is None:
                 group = self._group = WriteBatch(raw_mode=True)
-                self.cache.overlay = self._overlay = {}
                 self.on_group_start(self)
             self.binlog.stage(db, argv, items)
-            overlay = self._overlay
             for k, v in items:
                 if v is None:
                     group.delete(k)
                 else:
                     group.put(k, v)
-                overlay[k] = v
+            self.cache.stage(items)
             return
         if self._group is not None:
             self.flush_group()
@@ -343,20 +341,18 @@ class Shard:
         return self._group is not None
 
     def flush_group(self) -> None:
-        """Write the pending group. On failure nothing of it is applied: the overlay is
-        dropped, the counters are re-read from RocksDB, group_failed is set for the engine
+        """Write the pending group. On failure nothing of it is applied: the key cache is
+        emptied (it held the group's records), the counters are re-read from RocksDB, group_failed is set for the engine
         (the server then closes the connections whose replies were held for this group:
         they were never acknowledged) and StorageFullError is raised."""
         group = self._group
         if group is None:
             return
         self._group = None
-        cache = self.cache
-        cache.overlay = None
         try:
             self._write(group)
         except StorageFullError:
-            self._overlay = {}
+            self.cache.failed()
             self.counters.clear()
             self._load_counters()
             self.group_failed = True
@@ -365,8 +361,7 @@ class Shard:
             self.group_commit = False
             self._group_suspended = True
             raise
-        cache.written(self._overlay)
-        self._overlay = {}
+        self.cache.committed()
 
     @property
     def sync_writes(self) -> bool:

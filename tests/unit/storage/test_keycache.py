@@ -146,3 +146,52 @@ def test_records_from_a_master_reach_the_cache(tmp_path, cached, now):
         assert shard.cache(mk) == shard.rdb.get(mk)
     finally:
         master.close()
+
+
+def test_rewriting_a_record_does_not_count_it_again():
+    """A hot key written over and over stays one record's worth of budget (else the cache
+    rotates, and forgets other keys, long before it holds its budget)."""
+    store = FakeStore()
+    cache = KeyCache(store.get, 1 << 20)
+    cache.written([(b"hot", b"v" * 10)])
+    once = cache.used_bytes
+    for i in range(10_000):
+        cache.written([(b"hot", b"%010d" % i)])
+    assert cache.used_bytes == once
+    cache.written([(b"hot", b"longer value")])
+    assert cache.used_bytes == once + 2
+
+
+def test_a_staged_group_is_read_kept_and_forgotten_on_failure():
+    store = FakeStore()
+    store.data[b"a"] = b"old"
+    cache = KeyCache(store.get, 4096, max_value=64)
+    assert cache(b"a") == b"old"
+    big = b"B" * 100
+    cache.stage([(b"a", b"new"), (b"big", big), (b"gone", None)])
+    assert cache(b"a") == b"new" and cache(b"big") == big and cache(b"gone") is None
+    # However much is staged, nothing staged is dropped before the group is written.
+    cache.stage([(b"k%d" % i, b"v" * 40) for i in range(200)])
+    assert cache(b"a") == b"new" and cache(b"k0") == b"v" * 40
+    reads = store.reads
+    cache.failed()
+    assert cache.records == 0
+    assert cache(b"a") == b"old" and cache(b"big") is None
+    assert store.reads == reads + 2
+
+
+def test_a_committed_group_stays_cached_within_budget():
+    store = FakeStore()
+    cache = KeyCache(store.get, 4096, max_value=64)
+    big = b"B" * 100
+    cache.stage([(b"k%d" % i, b"v" * 40) for i in range(200)] + [(b"big", big)])
+    store.data.update({b"k%d" % i: b"v" * 40 for i in range(200)})
+    store.data[b"big"] = big
+    cache.committed()
+    assert cache.used_bytes <= 2 * 4096 + 200 * 160  # the turn's records, then rotated
+    assert cache(b"big") == big  # not kept: read from the store
+    assert cache(b"k199") == b"v" * 40
+    # A big turn overshoots the budget until the next rotation drops it.
+    for i in range(40):
+        cache.written([(b"x%d" % i, b"1")])
+    assert cache.used_bytes <= 4096

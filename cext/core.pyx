@@ -1,0 +1,993 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The command core: the common commands parsed and run straight from a client's input buffer.
+
+Client.data_received hands its parser to CommandCore.run() before anything else. run() reads
+complete, canonically framed multibulk commands from the parser's buffer (no argv list, no
+bytes object per argument), runs the ones it knows in their common case, writes their replies
+into one C buffer and appends it to the read's output as one bytes object. It stops at the
+first command it does not take, and leaves it in the parser: the dispatcher runs it, with every
+policy and every error text, and the client's loop calls run() again for what follows. So the
+core never answers differently from the dispatcher: whenever a case is not the plain one
+(an error to report, an expired key, another type to replace, a key on another worker, a
+syntax it does not parse), it declines before changing anything.
+
+Whole-client conditions under which run() takes nothing: MULTI, a RESP2 subscribed context, not
+authenticated, MONITOR anywhere, CLIENT PAUSE, a replica role. Writes are left to the
+dispatcher while sync replication or min-replicas-to-write need their bookkeeping.
+
+What the core keeps as the dispatcher does: INFO commandstats (per-command C counters, added
+to the dispatcher's figures once per run), total_commands_processed, SLOWLOG and the latency
+monitor (one clock read per command: the end of one command is the start of the next), the
+access times of OBJECT IDLETIME, WATCH and blocked clients (engine.on_modified), CLIENT
+LIST's cmd=, WAIT's position (c.woff). Writes build the same records as storage/strings.py's
+hot paths and go through Shard.commit_items, the write path every writer shares.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.list cimport PyList_Append
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.object cimport PyObject
+from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.string cimport memcpy
+from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
+
+from pikadb._keycache cimport KeyCache
+from pikadb._keycodec cimport expire_key_of, meta_key_of, slot_of, string_meta_of
+from pikadb._resp cimport Parser
+
+DEF MAX_ARGS = 64          # longer commands (MSET of many keys) go to the dispatcher
+DEF MAX_RUN = 1024         # commands per run() before the client loop looks at its budget
+DEF BINLOG_ARG_MAX = 128   # dispatch.BINLOG_ARG_MAX: longer arguments are shortened in records
+DEF T_STRING = 1
+DEF F_EXPIRE = 0x10
+DEF TYPE_MASK = 0x0F
+
+from libc.limits cimport LLONG_MAX as LLONG_MAX_, LLONG_MIN as LLONG_MIN_
+
+# Command ids (the order of NAMES).
+cdef enum:
+    C_GET
+    C_SET
+    C_SETNX
+    C_SETEX
+    C_PSETEX
+    C_INCR
+    C_DECR
+    C_INCRBY
+    C_DECRBY
+    C_MGET
+    C_EXISTS
+    C_STRLEN
+    C_TYPE
+    C_TTL
+    C_PTTL
+    C_PING
+    NCMDS
+    C_DIRECT = 100   # a command handed straight to its handler (self.direct_cmd)
+
+NAMES = (
+    b"get", b"set", b"setnx", b"setex", b"psetex", b"incr", b"decr", b"incrby", b"decrby",
+    b"mget", b"exists", b"strlen", b"type", b"ttl", b"pttl", b"ping",
+)
+
+# What run() returns.
+DONE = 0      # nothing more here: the next command (if any) is the dispatcher's
+AGAIN = 1     # stopped at MAX_RUN, or a write signalled a watched key: call run() again after
+              # the client loop's checks
+
+cdef type TUPLE = tuple
+
+
+cdef struct Arg:
+    const char *p
+    Py_ssize_t n
+
+
+# ---- small parsers ----
+
+cdef inline bint _lower_eq(const char *p, Py_ssize_t n, const char *word, Py_ssize_t wn) noexcept:
+    """p[:n] equals the lower-case word, ignoring ASCII case."""
+    cdef Py_ssize_t i
+    cdef char c
+    if n != wn:
+        return False
+    for i in range(n):
+        c = p[i]
+        if 65 <= c <= 90:
+            c += 32
+        if c != word[i]:
+            return False
+    return True
+
+
+cdef inline bint _str2ll(const char *p, Py_ssize_t n, long long *out) noexcept:
+    """Redis's string2ll: optional '-', digits, no leading zeros, fits a signed 64-bit."""
+    cdef Py_ssize_t i = 0
+    cdef unsigned long long v = 0
+    cdef bint neg = False
+    if n == 0 or n > 20:
+        return False
+    if n == 1 and p[0] == 48:
+        out[0] = 0
+        return True
+    if p[0] == 45:
+        neg = True
+        i = 1
+        if n == 1:
+            return False
+    if not (49 <= p[i] <= 57):
+        return False
+    while i < n:
+        if not (48 <= p[i] <= 57):
+            return False
+        if v > 1844674407370955161ULL:  # (2**64 - 1) // 10
+            return False
+        v = v * 10 + <unsigned long long>(p[i] - 48)
+        if v < <unsigned long long>(p[i] - 48):
+            return False
+        i += 1
+    if neg:
+        if v > 9223372036854775808ULL:
+            return False
+        out[0] = -<long long>(v - 1) - 1 if v else 0
+    else:
+        if v > 9223372036854775807ULL:
+            return False
+        out[0] = <long long>v
+    return True
+
+
+cdef inline uint64_t _get_u64(const uint8_t *p) noexcept:
+    return ((<uint64_t>p[0] << 56) | (<uint64_t>p[1] << 48) | (<uint64_t>p[2] << 40)
+            | (<uint64_t>p[3] << 32) | (<uint64_t>p[4] << 24) | (<uint64_t>p[5] << 16)
+            | (<uint64_t>p[6] << 8) | <uint64_t>p[7])
+
+
+cdef inline long long _clock_ns() noexcept:
+    cdef timespec ts
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return <long long>ts.tv_sec * 1000000000 + ts.tv_nsec
+
+
+# ---- the reply buffer ----
+
+cdef class _Out:
+    cdef char *buf
+    cdef Py_ssize_t n
+    cdef Py_ssize_t cap
+
+    def __dealloc__(self):
+        PyMem_Free(self.buf)
+
+    cdef int reserve(self, Py_ssize_t more) except -1:
+        cdef Py_ssize_t cap
+        cdef char *nb
+        if self.n + more <= self.cap:
+            return 0
+        cap = self.cap * 2 if self.cap else 4096
+        while cap < self.n + more:
+            cap *= 2
+        nb = <char *>PyMem_Realloc(self.buf, cap)
+        if nb == NULL:
+            raise MemoryError()
+        self.buf = nb
+        self.cap = cap
+        return 0
+
+    cdef inline int raw(self, const char *p, Py_ssize_t n) except -1:
+        self.reserve(n)
+        memcpy(self.buf + self.n, p, n)
+        self.n += n
+        return 0
+
+    cdef int integer(self, char kind, long long v) except -1:
+        # ':<v>\r\n' (kind ':'), '$<v>\r\n' bulk headers, '*<v>\r\n' array headers
+        cdef char tmp[24]
+        cdef int i = 23
+        cdef unsigned long long u
+        cdef bint neg = v < 0
+        self.reserve(26)
+        u = <unsigned long long>(-(v + 1)) + 1 if neg else <unsigned long long>v
+        tmp[i] = 0
+        if u == 0:
+            i -= 1
+            tmp[i] = 48
+        while u:
+            i -= 1
+            tmp[i] = <char>(48 + u % 10)
+            u //= 10
+        if neg:
+            i -= 1
+            tmp[i] = 45
+        self.buf[self.n] = kind
+        self.n += 1
+        memcpy(self.buf + self.n, tmp + i, 23 - i)
+        self.n += 23 - i
+        self.buf[self.n] = 13
+        self.buf[self.n + 1] = 10
+        self.n += 2
+        return 0
+
+    cdef int bulk(self, const char *p, Py_ssize_t n) except -1:
+        self.integer(36, n)  # '$'
+        self.reserve(n + 2)
+        memcpy(self.buf + self.n, p, n)
+        self.n += n
+        self.buf[self.n] = 13
+        self.buf[self.n + 1] = 10
+        self.n += 2
+        return 0
+
+    cdef int null(self, int proto) except -1:
+        if proto == 3:
+            return self.raw(b"_\r\n", 3)
+        return self.raw(b"$-1\r\n", 5)
+
+    cdef object take(self):
+        out = PyBytes_FromStringAndSize(self.buf, self.n)
+        self.n = 0
+        if self.cap > 1 << 20:  # a big burst's buffer is not kept
+            PyMem_Free(self.buf)
+            self.buf = NULL
+            self.cap = 0
+        return out
+
+
+# ---- the meta record of a key (see storage/encoding.py) ----
+
+cdef enum:
+    K_ABSENT
+    K_STRING     # a live string: value at vp/vn, expiry in exp (0: none)
+    K_OTHER      # a live key of another type
+    K_EXPIRED    # a key past its expiry: the dispatcher deletes it
+
+
+cdef inline int _classify(object raw, long long now, const char **vp, Py_ssize_t *vn,
+                          long long *exp) noexcept:
+    cdef const uint8_t *p
+    cdef Py_ssize_t n
+    if raw is None:
+        return K_ABSENT
+    p = <const uint8_t *>PyBytes_AS_STRING(raw)
+    n = PyBytes_GET_SIZE(raw)
+    exp[0] = 0
+    if p[0] & F_EXPIRE:
+        exp[0] = <long long>_get_u64(p + 1)
+        if exp[0] <= now:
+            return K_EXPIRED
+        p += 9
+        n -= 9
+    else:
+        p += 1
+        n -= 1
+    if (<const uint8_t *>PyBytes_AS_STRING(raw))[0] & TYPE_MASK != T_STRING:
+        return K_OTHER
+    vp[0] = <const char *>p
+    vn[0] = n
+    return K_STRING
+
+
+cdef class CommandCore:
+    cdef object server
+    cdef object engine
+    cdef object dispatcher
+    cdef object stats
+    cdef object syncmode
+    cdef object access
+    cdef object encode_counters
+    cdef object counters_key
+    cdef object shorten
+    cdef object latest
+    cdef list slot_shards
+    cdef list caches          # KeyCache per slot shard, None for another worker's
+    cdef Py_ssize_t nshards
+    cdef object swaps         # engine.swaps when the shards were read
+    cdef list commands        # Command per id, None when renamed away
+    cdef _Out out
+    cdef Arg args[MAX_ARGS]
+    cdef Py_ssize_t nargs
+    cdef Py_ssize_t vi        # the value's argument (SETEX key seconds value: 3)
+    cdef long long calls[NCMDS]
+    cdef long long usec[NCMDS]
+    # per run
+    cdef object c
+    cdef int proto
+    cdef int pdb
+    cdef int dbindex
+    cdef long long now
+    cdef object now_obj       # now as a Python int, made once per millisecond
+    cdef bint writes_ok
+    cdef bint signalled
+    cdef public bint enabled
+    cdef public unsigned long long calls_total  # commands the core ran (INFO stats)
+    # Commands the core hands straight to their handlers, without the dispatcher's policy
+    # chain (run() already checked what would refuse them): lower-case name ->
+    # (Command, arity, first key, last key, key step, is write, is fast)
+    cdef dict direct
+    cdef object direct_cmd
+    cdef tuple direct_spec
+    cdef object last_cmd
+    cdef object run_handler
+    cdef object count_failure
+    cdef object blocking
+
+    def __init__(self, server, commands, encode_counters, counters_key, shorten, latest,
+                 direct=()):
+        """commands: the command table (lower-case name bytes -> Command), after renames;
+        direct: names of the commands the core hands straight to their handlers."""
+        self.server = server
+        self.dispatcher = server.dispatcher
+        self.run_handler = server.dispatcher.run_handler
+        self.count_failure = server.dispatcher.count_failure
+        self.blocking = server.blocking
+        self.stats = server.stats
+        self.syncmode = server.syncmode
+        self.encode_counters = encode_counters
+        self.counters_key = counters_key
+        self.shorten = shorten
+        self.latest = latest
+        self.out = _Out()
+        self.commands = []
+        for name in NAMES:
+            cmd = commands.get(name)
+            # Renamed away, or another command renamed to this name: not the core's.
+            self.commands.append(cmd if cmd is not None and cmd.name == name.decode() else None)
+        self.direct = {}
+        for name in direct:
+            cmd = commands.get(name)
+            if cmd is None or cmd.name != name.decode() or cmd.handler is None:
+                continue
+            first, last, step = cmd.keys if type(cmd.keys) is tuple else (0, 0, 0)
+            self.direct[name] = (cmd, cmd.arity, first, last, step, cmd.is_write,
+                                 "fast" in cmd.flags)
+        self.enabled = True
+
+    cdef void _attach(self, engine) except *:
+        """The engine's shards (again after a full sync swapped them in)."""
+        self.engine = engine
+        self.swaps = engine.swaps
+        self.access = engine.access
+        self.slot_shards = list(engine.slot_shards)
+        self.nshards = len(self.slot_shards)
+        self.caches = engine.slot_caches()
+
+    # ---- the entry point ----
+
+    def run(self, c, Parser parser, list out):
+        """Run the commands at the head of parser's buffer that the core takes; their
+        replies go to out as one bytes object. -> DONE or AGAIN."""
+        cdef long long t0, t1, dur_us, slow_us
+        cdef Py_ssize_t pos, start, count = 0, i, mark
+        cdef int cid, r = DONE
+        cdef object server = self.server
+        cdef object syncmode = self.syncmode
+        cdef long long lat_ms
+        if not self.enabled or parser.state != 0 or parser.big != NULL or parser.error is not None:
+            return DONE
+        if (server.monitored or server.replica_of is not None or syncmode.pause_kind
+                or c.multi is not None or c.subscribed
+                or (not c._authenticated and server.requirepass)):
+            return DONE
+        engine = server.engine
+        if engine is not self.engine or engine.swaps != self.swaps:
+            self._attach(engine)
+        self.writes_ok = not (syncmode.quorum_check or (syncmode.sync and not syncmode.degraded))
+        self.c = c
+        self.proto = c.proto
+        self.dbindex = c.dbindex
+        self.pdb = c.db.pdb
+        self.signalled = False
+        slow_us = server.slowlog_threshold_us
+        lat_ms = server.latency.threshold_ms
+        pos = parser.pos
+        t0 = _clock_ns()
+        while count < MAX_RUN:
+            start = pos
+            pos = self._frame(parser, pos)
+            if pos < 0:
+                pos = start
+                break
+            cid = self._command()
+            if cid < 0:
+                pos = start
+                break
+            if t0 // 1000000 != self.now:
+                self.now = t0 // 1000000
+                self.now_obj = self.now
+            self.vi = 2
+            mark = self.out.n
+            try:
+                done = self._execute(cid)
+            except Exception:
+                # A write refused (StorageFullError) changed nothing: the dispatcher runs
+                # the command again and answers it.
+                done = False
+            if not done:
+                self.out.n = mark
+                pos = start
+                break
+            t1 = _clock_ns()
+            dur_us = (t1 - t0) // 1000
+            t0 = t1
+            count += 1
+            if cid == C_DIRECT:
+                st = self.dispatcher.stats_for(self.direct_cmd)
+                st.calls += 1
+                st.usec += dur_us
+                self.last_cmd = self.direct_cmd
+            else:
+                self.calls[cid] += 1
+                self.usec[cid] += dur_us
+                self.last_cmd = self.commands[cid]
+            if dur_us >= slow_us >= 0:
+                self._slowlog(dur_us)
+            if lat_ms and dur_us >= lat_ms * 1000:
+                server.latency.add(
+                    "fast-command" if cid != C_DIRECT or self.direct_spec[6] else "command",
+                    dur_us // 1000)
+            if self.signalled:
+                r = AGAIN
+                break
+        else:
+            r = AGAIN
+        if count:
+            parser.consumed(pos)
+            PyList_Append(out, self.out.take())
+            c.cmd = self.last_cmd
+            c.now = self.now
+            self._account(count)
+        self.c = None
+        return r
+
+    cdef void _slowlog(self, long long dur_us):
+        c = self.c
+        argv = [PyBytes_FromStringAndSize(self.args[i].p, self.args[i].n)
+                for i in range(self.nargs)]
+        self.server.slowlog.add(argv, dur_us, c.peer.encode(), c.name or b"",
+                                self.server.slowlog_max_len)
+
+    cdef void _account(self, Py_ssize_t count):
+        cdef int i
+        self.stats.total_commands_processed += count
+        self.calls_total += count
+        for i in range(NCMDS):
+            if self.calls[i]:
+                # (not kept between runs: CONFIG RESETSTAT makes new ones)
+                st = self.dispatcher.stats_for(self.commands[i])
+                st.calls += self.calls[i]
+                st.usec += self.usec[i]
+                self.calls[i] = 0
+                self.usec[i] = 0
+
+    # ---- framing ----
+
+    cdef Py_ssize_t _frame(self, Parser parser, Py_ssize_t pos) noexcept:
+        """Split the canonical multibulk command at pos into self.args. -> the position after
+        it, or -1 (incomplete, inline, too many arguments, anything not plain)."""
+        cdef const char *b = parser.buf
+        cdef Py_ssize_t end = parser.end
+        cdef long long count, n
+        cdef Py_ssize_t i, e
+        if pos >= end or b[pos] != 42:  # '*'
+            return -1
+        e = pos + 1
+        while e < end and b[e] != 13:
+            e += 1
+        if e + 1 >= end or b[e + 1] != 10:
+            return -1
+        if not _str2ll(b + pos + 1, e - pos - 1, &count) or count < 1 or count > MAX_ARGS:
+            return -1
+        pos = e + 2
+        for i in range(count):
+            if pos >= end or b[pos] != 36:  # '$'
+                return -1
+            e = pos + 1
+            while e < end and b[e] != 13:
+                e += 1
+            if e + 1 >= end or b[e + 1] != 10:
+                return -1
+            if not _str2ll(b + pos + 1, e - pos - 1, &n) or n < 0 or n > parser.max_bulk:
+                return -1
+            pos = e + 2
+            if end - pos < n + 2 or b[pos + n] != 13 or b[pos + n + 1] != 10:
+                return -1
+            self.args[i].p = b + pos
+            self.args[i].n = n
+            pos += n + 2
+        self.nargs = count
+        return pos
+
+    cdef int _command(self) except -2:
+        """The core's id of args[0] with a plausible arity, or -1."""
+        cdef const char *p = self.args[0].p
+        cdef Py_ssize_t n = self.args[0].n
+        cdef Py_ssize_t na = self.nargs
+        cdef int cid = -1
+        if n < 3 or n > 6:
+            return self._direct_command()
+        if n == 3:
+            if _lower_eq(p, n, b"get", 3) and na == 2:
+                cid = C_GET
+            elif _lower_eq(p, n, b"set", 3) and na >= 3:
+                cid = C_SET
+            elif _lower_eq(p, n, b"ttl", 3) and na == 2:
+                cid = C_TTL
+        elif n == 4:
+            if _lower_eq(p, n, b"incr", 4) and na == 2:
+                cid = C_INCR
+            elif _lower_eq(p, n, b"decr", 4) and na == 2:
+                cid = C_DECR
+            elif _lower_eq(p, n, b"mget", 4) and na >= 2:
+                cid = C_MGET
+            elif _lower_eq(p, n, b"type", 4) and na == 2:
+                cid = C_TYPE
+            elif _lower_eq(p, n, b"pttl", 4) and na == 2:
+                cid = C_PTTL
+            elif _lower_eq(p, n, b"ping", 4) and na <= 2:
+                cid = C_PING
+        elif n == 5:
+            if _lower_eq(p, n, b"setnx", 5) and na == 3:
+                cid = C_SETNX
+            elif _lower_eq(p, n, b"setex", 5) and na == 4:
+                cid = C_SETEX
+        elif n == 6:
+            if _lower_eq(p, n, b"incrby", 6) and na == 3:
+                cid = C_INCRBY
+            elif _lower_eq(p, n, b"decrby", 6) and na == 3:
+                cid = C_DECRBY
+            elif _lower_eq(p, n, b"psetex", 6) and na == 4:
+                cid = C_PSETEX
+            elif _lower_eq(p, n, b"exists", 6) and na >= 2:
+                cid = C_EXISTS
+            elif _lower_eq(p, n, b"strlen", 6) and na == 2:
+                cid = C_STRLEN
+        if cid < 0 or self.commands[cid] is None:
+            return self._direct_command()
+        return cid
+
+    cdef int _direct_command(self) except -2:
+        """C_DIRECT when args[0] names one of the direct commands with a valid arity and
+        keys this worker owns; -1 otherwise."""
+        cdef Py_ssize_t n = self.args[0].n, i, na = self.nargs
+        cdef long long arity, first, last, step
+        cdef char low[24]
+        cdef char ch
+        if n > 20 or not self.direct:
+            return -1
+        for i in range(n):
+            ch = self.args[0].p[i]
+            low[i] = ch + 32 if 65 <= ch <= 90 else ch
+        spec = self.direct.get(PyBytes_FromStringAndSize(low, n))
+        if spec is None:
+            return -1
+        arity = spec[1]
+        if (arity >= 0 and na != arity) or (arity < 0 and na < -arity):
+            return -1
+        if self.nshards > 1:
+            first = spec[2]
+            last = spec[3]
+            step = spec[4]
+            if first > 0:
+                if last < 0:
+                    last = na + last
+                if last > na - 1:
+                    last = na - 1
+                i = first
+                while i <= last:
+                    if self._cache_of(i) is None:
+                        return -1  # a key of another worker: the dispatcher routes it
+                    i += step
+        self.direct_spec = spec
+        self.direct_cmd = spec[0]
+        return C_DIRECT
+
+    # ---- execution ----
+
+    cdef bint _execute(self, int cid) except -1:
+        """Run command cid from self.args; False: declined (nothing changed)."""
+        if cid == C_DIRECT:
+            return self._direct()
+        if cid == C_GET:
+            return self._get()
+        if cid == C_SET:
+            return self._set()
+        if cid == C_SETNX:
+            return self._set_plain(True, 0, True)
+        if cid == C_SETEX or cid == C_PSETEX:
+            return self._setex(cid == C_SETEX)
+        if cid == C_INCR:
+            return self._incr(1)
+        if cid == C_DECR:
+            return self._incr(-1)
+        if cid == C_INCRBY or cid == C_DECRBY:
+            return self._incrby(cid == C_DECRBY)
+        if cid == C_MGET:
+            return self._mget()
+        if cid == C_EXISTS:
+            return self._exists()
+        if cid == C_STRLEN:
+            return self._strlen()
+        if cid == C_TYPE:
+            return self._type()
+        if cid == C_TTL:
+            return self._ttl(1000)
+        if cid == C_PTTL:
+            return self._ttl(1)
+        if cid == C_PING:
+            if self.nargs == 1:
+                self.out.raw(b"+PONG\r\n", 7)
+            else:
+                self.out.bulk(self.args[1].p, self.args[1].n)
+            return True
+        return False
+
+    cdef bint _direct(self) except -1:
+        """The command's handler, as Dispatcher.execute runs it."""
+        cdef tuple spec = self.direct_spec
+        cdef bint write = spec[5]
+        if write and not self.writes_ok:
+            return False
+        c = self.c
+        argv = self._argv_full()
+        c.now = self.now
+        self.engine.current_command = (self.dbindex, self._shortened(argv) if write else argv)
+        reply, failed = self.run_handler(c, self.direct_cmd, argv)
+        self.out.raw(PyBytes_AS_STRING(reply), PyBytes_GET_SIZE(reply))
+        if failed is not None:
+            self.count_failure(self.direct_cmd, failed)
+        if write:
+            c.woff = self.latest
+        if self.blocking.ready:
+            self.signalled = True  # keys readied for blocked clients: serve them first
+        return True
+
+    cdef KeyCache _cache_of(self, Py_ssize_t i):
+        """The cache of the shard owning key args[i]; None when another worker owns it."""
+        cdef unsigned int slot
+        if self.nshards == 1:
+            return self.caches[0]
+        slot = slot_of(<const uint8_t *>self.args[i].p, self.args[i].n)
+        return self.caches[slot % self.nshards]
+
+    cdef inline object _read(self, KeyCache cache, bytes mk):
+        return cache.get(mk)
+
+    cdef void _touch(self, bytes mk) except *:
+        access = self.access
+        if access.lfu_enabled:
+            access.touch(mk, self.now)
+            return
+        cur = access._cur
+        PyDict_SetItem(cur, mk, self.now_obj)
+        if len(cur) > access.capacity >> 1:
+            access._rotate(self.now)
+
+    cdef bint _get(self) except -1:
+        cdef const char *vp = NULL
+        cdef Py_ssize_t vn = 0
+        cdef long long exp
+        cdef KeyCache cache = self._cache_of(1)
+        if cache is None:
+            return False
+        mk = meta_key_of(self.pdb, self.args[1].p, self.args[1].n)
+        raw = cache.get(mk)
+        k = _classify(raw, self.now, &vp, &vn, &exp)
+        if k == K_ABSENT:
+            self.out.null(self.proto)
+            return True
+        if k != K_STRING:
+            return False
+        self._touch(mk)
+        self.out.bulk(vp, vn)
+        return True
+
+    cdef bint _mget(self) except -1:
+        cdef const char *vp = NULL
+        cdef Py_ssize_t vn = 0, i
+        cdef long long exp
+        cdef KeyCache cache
+        cdef list raws = []
+        cdef list mks = []
+        for i in range(1, self.nargs):
+            cache = self._cache_of(i)
+            if cache is None:
+                return False
+            mk = meta_key_of(self.pdb, self.args[i].p, self.args[i].n)
+            raw = cache.get(mk)
+            if _classify(raw, self.now, &vp, &vn, &exp) == K_EXPIRED:
+                return False
+            raws.append(raw)
+            mks.append(mk)
+        self.out.integer(42, self.nargs - 1)
+        for i in range(self.nargs - 1):
+            if _classify(raws[i], self.now, &vp, &vn, &exp) == K_STRING:
+                self._touch(mks[i])
+                self.out.bulk(vp, vn)
+            else:
+                self.out.null(self.proto)
+        return True
+
+    cdef bint _exists(self) except -1:
+        cdef const char *vp = NULL
+        cdef Py_ssize_t vn = 0, i
+        cdef long long exp, n = 0
+        cdef KeyCache cache
+        cdef int k
+        for i in range(1, self.nargs):
+            cache = self._cache_of(i)
+            if cache is None:
+                return False
+            k = _classify(cache.get(meta_key_of(self.pdb, self.args[i].p, self.args[i].n)),
+                          self.now, &vp, &vn, &exp)
+            if k == K_EXPIRED:
+                return False
+            if k != K_ABSENT:
+                n += 1
+        self.out.integer(58, n)
+        return True
+
+    cdef bint _strlen(self) except -1:
+        cdef const char *vp = NULL
+        cdef Py_ssize_t vn = 0
+        cdef long long exp
+        cdef KeyCache cache = self._cache_of(1)
+        if cache is None:
+            return False
+        k = _classify(cache.get(meta_key_of(self.pdb, self.args[1].p, self.args[1].n)),
+                      self.now, &vp, &vn, &exp)
+        if k == K_ABSENT:
+            vn = 0
+        elif k != K_STRING:
+            return False
+        self.out.integer(58, vn)
+        return True
+
+    cdef bint _type(self) except -1:
+        cdef KeyCache cache = self._cache_of(1)
+        cdef const char *vp = NULL
+        cdef Py_ssize_t vn = 0
+        cdef long long exp
+        if cache is None:
+            return False
+        raw = cache.get(meta_key_of(self.pdb, self.args[1].p, self.args[1].n))
+        k = _classify(raw, self.now, &vp, &vn, &exp)
+        if k == K_ABSENT:
+            self.out.raw(b"+none\r\n", 7)
+        elif k == K_STRING:
+            self.out.raw(b"+string\r\n", 9)
+        else:
+            return False  # the dispatcher names the other types (and a stream's)
+        return True
+
+    cdef bint _ttl(self, long long unit) except -1:
+        cdef KeyCache cache = self._cache_of(1)
+        cdef const char *vp = NULL
+        cdef Py_ssize_t vn = 0
+        cdef long long exp, left
+        if cache is None:
+            return False
+        k = _classify(cache.get(meta_key_of(self.pdb, self.args[1].p, self.args[1].n)),
+                      self.now, &vp, &vn, &exp)
+        if k == K_EXPIRED:
+            return False
+        if k == K_ABSENT:
+            self.out.raw(b":-2\r\n", 5)
+        elif exp == 0:
+            self.out.raw(b":-1\r\n", 5)
+        else:
+            left = exp - self.now
+            self.out.integer(58, (left + 500) // 1000 if unit == 1000 else left)
+        return True
+
+    # ---- writes ----
+
+    cdef bint _set(self) except -1:
+        """SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]."""
+        cdef Py_ssize_t i
+        cdef bint nx = False, xx = False, get = False, keepttl = False
+        cdef int expire_opts = 0
+        cdef long long v, expire_at = 0
+        cdef const char *p
+        cdef Py_ssize_t n
+        i = 3
+        while i < self.nargs:
+            p = self.args[i].p
+            n = self.args[i].n
+            if _lower_eq(p, n, b"nx", 2) and not nx:
+                nx = True
+            elif _lower_eq(p, n, b"xx", 2) and not xx:
+                xx = True
+            elif _lower_eq(p, n, b"get", 3) and not get:
+                get = True
+            elif _lower_eq(p, n, b"keepttl", 7):
+                keepttl = True
+                expire_opts += 1
+            elif n == 2 or n == 4:
+                if i + 1 >= self.nargs:
+                    return False
+                if not _str2ll(self.args[i + 1].p, self.args[i + 1].n, &v) or v <= 0:
+                    return False
+                if v > 100000000000000:  # ~3000 years in ms: beyond it, the dispatcher's checks
+                    return False
+                if _lower_eq(p, n, b"ex", 2):
+                    expire_at = self.now + v * 1000
+                elif _lower_eq(p, n, b"px", 2):
+                    expire_at = self.now + v
+                elif _lower_eq(p, n, b"exat", 4):
+                    expire_at = v * 1000
+                elif _lower_eq(p, n, b"pxat", 4):
+                    expire_at = v
+                else:
+                    return False
+                if expire_at <= self.now:
+                    return False
+                expire_opts += 1
+                i += 1
+            else:
+                return False
+            i += 1
+        if (nx and xx) or expire_opts > 1:
+            return False
+        return self._set_generic(nx, xx, get, keepttl, expire_at, False)
+
+    cdef bint _setex(self, bint seconds) except -1:
+        cdef long long v
+        if not _str2ll(self.args[2].p, self.args[2].n, &v) or v <= 0 or v > 100000000000000:
+            return False
+        self.vi = 3
+        return self._set_generic(False, False, False, False,
+                                 self.now + (v * 1000 if seconds else v), False)
+
+    cdef bint _set_plain(self, bint nx, long long expire_at, bint int_reply) except -1:
+        return self._set_generic(nx, False, False, False, expire_at, int_reply)
+
+    cdef bint _set_generic(self, bint nx, bint xx, bint get, bint keepttl, long long expire_at,
+                           bint int_reply) except -1:
+        cdef const char *vp = NULL
+        cdef Py_ssize_t vn = 0
+        cdef long long old_at = 0
+        cdef int k
+        cdef bint do_set
+        cdef KeyCache cache = self._cache_of(1)
+        if cache is None or not self.writes_ok:
+            return False
+        mk = meta_key_of(self.pdb, self.args[1].p, self.args[1].n)
+        raw = cache.get(mk)
+        k = _classify(raw, self.now, &vp, &vn, &old_at)
+        if k == K_EXPIRED or k == K_OTHER:
+            return False  # the dispatcher deletes / replaces it (or answers WRONGTYPE)
+        do_set = not ((nx and k == K_STRING) or (xx and k == K_ABSENT))
+        # The old value's reply must be built before the write replaces raw's owner.
+        if get:
+            if k == K_STRING:
+                self.out.bulk(vp, vn)
+            else:
+                self.out.null(self.proto)
+        if do_set:
+            if k == K_ABSENT:
+                self._write_string(cache, mk, expire_at, -1)
+            else:
+                self._write_string(cache, mk, expire_at or (old_at if keepttl else 0), old_at)
+        if get:
+            return True
+        if int_reply:
+            self.out.raw(b":1\r\n" if do_set else b":0\r\n", 4)
+        elif do_set:
+            self.out.raw(b"+OK\r\n", 5)
+        else:
+            self.out.null(self.proto)
+        return True
+
+    cdef bint _incr(self, long long delta) except -1:
+        return self._incr_generic(delta)
+
+    cdef bint _incrby(self, bint negate) except -1:
+        cdef long long v
+        if not _str2ll(self.args[2].p, self.args[2].n, &v):
+            return False
+        if negate:
+            if v == LLONG_MIN_:
+                return False  # the dispatcher's "decrement would overflow"
+            v = -v
+        return self._incr_generic(v)
+
+    cdef bint _incr_generic(self, long long delta) except -1:
+        cdef const char *vp = NULL
+        cdef Py_ssize_t vn = 0
+        cdef long long old_at = 0, v, result
+        cdef int k
+        cdef Py_ssize_t start
+        cdef KeyCache cache = self._cache_of(1)
+        if cache is None or not self.writes_ok:
+            return False
+        mk = meta_key_of(self.pdb, self.args[1].p, self.args[1].n)
+        k = _classify(cache.get(mk), self.now, &vp, &vn, &old_at)
+        if k == K_ABSENT:
+            v = 0
+        elif k == K_STRING and old_at == 0:
+            if not _str2ll(vp, vn, &v):
+                return False
+        else:
+            return False
+        if (delta > 0 and v > LLONG_MAX_ - delta) or (delta < 0 and v < LLONG_MIN_ - delta):
+            return False
+        result = v + delta
+        # the new value's text, written as a reply first and taken from the reply buffer
+        start = self.out.n
+        self.out.integer(58, result)
+        self._write_value(cache, mk, self.out.buf + start + 1, self.out.n - start - 3, 0,
+                          -1 if k == K_ABSENT else 0)
+        return True
+
+    cdef void _write_string(self, KeyCache cache, bytes mk, long long new_at,
+                            long long old_at) except *:
+        self._write_value(cache, mk, self.args[self.vi].p, self.args[self.vi].n, new_at, old_at)
+
+    cdef void _write_value(self, KeyCache cache, bytes mk, const char *v, Py_ssize_t vn,
+                           long long new_at, long long old_at) except *:
+        """storage/writeset.write_string: the key's string record, its expiry index entry
+        and the key counters, in one commit (old_at -1: the key is new)."""
+        cdef int pdb = self.pdb
+        cdef const char *kp = self.args[1].p
+        cdef Py_ssize_t kn = self.args[1].n
+        shard = self.slot_shards[self._slot_index()]
+        items = [(mk, string_meta_of(v, vn, new_at, 0))]
+        new = None
+        if old_at < 0:
+            c = shard.counters.get(pdb) or (0, 0, 0)
+            if new_at:
+                items.append((expire_key_of(pdb, new_at, kp, kn), b""))
+                new = [c[0] + 1, c[1] + 1, c[2] + new_at]
+            else:
+                new = [c[0] + 1, c[1], c[2]]
+        elif old_at != new_at:
+            c = shard.counters.get(pdb) or (0, 0, 0)
+            new = [c[0], c[1], c[2]]
+            if old_at:
+                items.append((expire_key_of(pdb, old_at, kp, kn), None))
+                new[1] -= 1
+                new[2] -= old_at
+            if new_at:
+                items.append((expire_key_of(pdb, new_at, kp, kn), b""))
+                new[1] += 1
+                new[2] += new_at
+        if new is not None:
+            items.append((self.counters_key(pdb), self.encode_counters(new[0], new[1], new[2])))
+        shard.commit_items(items, (self.dbindex, self._argv()))
+        if new is not None:
+            shard.counters[pdb] = new
+        if old_at < 0:
+            access = self.access
+            if access.lfu_enabled:
+                access.created(mk, self.now)
+            else:
+                self._touch(mk)
+        else:
+            self._touch(mk)
+        self.c.woff = self.latest
+        watched = self.engine.watched
+        if watched and mk in watched:
+            self.engine.on_modified(mk)
+            self.signalled = True
+
+    cdef Py_ssize_t _slot_index(self):
+        if self.nshards == 1:
+            return 0
+        return slot_of(<const uint8_t *>self.args[1].p, self.args[1].n) % self.nshards
+
+    cdef list _argv_full(self):
+        cdef Py_ssize_t i
+        return [PyBytes_FromStringAndSize(self.args[i].p, self.args[i].n)
+                for i in range(self.nargs)]
+
+    cdef list _shortened(self, list argv):
+        cdef Py_ssize_t i
+        for i in range(self.nargs):
+            if self.args[i].n > BINLOG_ARG_MAX:
+                return self.shorten(argv)
+        return argv
+
+    cdef list _argv(self):
+        """The command's arguments for its binlog record (long ones shortened)."""
+        return self._shortened(self._argv_full())

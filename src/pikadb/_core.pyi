@@ -1,0 +1,22 @@
+"""Typing for the command core (cext/core.pyx)."""
+
+from collections.abc import Callable
+from typing import Any
+
+DONE: int
+AGAIN: int
+NAMES: tuple[bytes, ...]
+
+class CommandCore:
+    enabled: bool
+    calls_total: int
+    def __init__(
+        self,
+        server: Any,
+        commands: dict[bytes, Any],
+        encode_counters: Callable[[int, int, int], bytes],
+        counters_key: Callable[[int], bytes],
+        shorten: Callable[[list[bytes]], list[bytes]],
+        latest: Any,
+    ) -> None: ...
+    def run(self, c: Any, parser: Any, out: list[bytes]) -> int: ...
