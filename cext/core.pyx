@@ -32,7 +32,7 @@ from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.string cimport memcpy
 from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
 
-from pikadb._keycache cimport KeyCache
+from pikadb._keycache cimport CacheEntry, KeyCache
 from pikadb._keycodec cimport expire_key_of, meta_key_of, slot_of, string_meta_of
 from pikadb._resp cimport Parser
 
@@ -311,6 +311,7 @@ cdef class CommandCore:
     cdef object run_handler
     cdef object count_failure
     cdef object blocking
+    cdef CacheEntry entry     # the cache entry of the key _read() read last (or None)
 
     def __init__(self, server, commands, encode_counters, counters_key, shorten, latest,
                  direct=()):
@@ -651,12 +652,30 @@ cdef class CommandCore:
         return self.caches[slot % self.nshards]
 
     cdef inline object _read(self, KeyCache cache, bytes mk):
+        """mk's record; self.entry is its cache entry when the cache has one."""
+        cdef CacheEntry e
+        if cache.budget and cache.overlay is None:
+            e = cache.entry(mk)
+            self.entry = e if e.atime >= 0 else None
+            return e.value
+        self.entry = None
         return cache.get(mk)
 
-    cdef void _touch(self, bytes mk) except *:
+    cdef void _touch_read(self, KeyCache cache, bytes mk) except *:
+        """An access to the key _read() just read."""
+        if self.entry is not None and not self.access.lfu_enabled:
+            self.entry.atime = self.now
+        else:
+            self._touch(cache, mk)
+
+    cdef void _touch(self, KeyCache cache, bytes mk) except *:
+        """An access (OBJECT IDLETIME, LFU): in the key's cache entry, else (LFU, key not
+        cached) in the access table."""
         access = self.access
         if access.lfu_enabled:
             access.touch(mk, self.now)
+            return
+        if cache is not None and cache.touch(mk, self.now):
             return
         cur = access._cur
         PyDict_SetItem(cur, mk, self.now_obj)
@@ -671,14 +690,14 @@ cdef class CommandCore:
         if cache is None:
             return False
         mk = meta_key_of(self.pdb, self.args[1].p, self.args[1].n)
-        raw = cache.get(mk)
+        raw = self._read(cache, mk)
         k = _classify(raw, self.now, &vp, &vn, &exp)
         if k == K_ABSENT:
             self.out.null(self.proto)
             return True
         if k != K_STRING:
             return False
-        self._touch(mk)
+        self._touch_read(cache, mk)
         self.out.bulk(vp, vn)
         return True
 
@@ -689,6 +708,7 @@ cdef class CommandCore:
         cdef KeyCache cache
         cdef list raws = []
         cdef list mks = []
+        cdef list caches = []
         for i in range(1, self.nargs):
             cache = self._cache_of(i)
             if cache is None:
@@ -699,10 +719,11 @@ cdef class CommandCore:
                 return False
             raws.append(raw)
             mks.append(mk)
+            caches.append(cache)
         self.out.integer(42, self.nargs - 1)
         for i in range(self.nargs - 1):
             if _classify(raws[i], self.now, &vp, &vn, &exp) == K_STRING:
-                self._touch(mks[i])
+                self._touch(caches[i], mks[i])
                 self.out.bulk(vp, vn)
             else:
                 self.out.null(self.proto)
@@ -962,9 +983,9 @@ cdef class CommandCore:
             if access.lfu_enabled:
                 access.created(mk, self.now)
             else:
-                self._touch(mk)
+                self._touch(cache, mk)
         else:
-            self._touch(mk)
+            self._touch(cache, mk)
         self.c.woff = self.latest
         watched = self.engine.watched
         if watched and mk in watched:

@@ -32,8 +32,15 @@ from cpython.object cimport PyObject
 from cpython.tuple cimport PyTuple_GET_ITEM
 
 # What one cached record costs besides its bytes: two bytes objects' headers (33 bytes
-# each) and a dict slot with its index (~40 bytes), rounded up.
-DEF RECORD_OVERHEAD = 112
+# each), its entry object (32) and a dict slot with its index (~40 bytes), rounded up.
+DEF RECORD_OVERHEAD = 144
+
+
+cdef class CacheEntry:
+    """A cached record's value (None: known absent) and the last access to it that the
+    command core recorded (unix ms, 0: none, -1: an entry made for a value too long to
+    cache, in no dict). OBJECT IDLETIME reads it beside the access table, so a GET records
+    its access without a second dict."""
 
 
 cdef class KeyCache:
@@ -68,20 +75,42 @@ cdef class KeyCache:
                 return <object>v
         if self.budget == 0:
             return self.rget(key)
-        v = PyDict_GetItem(self.cur, key)
+        return self.entry(key).value
+
+    cdef CacheEntry entry(self, bytes key):
+        """key's entry, read from RocksDB first if needed (the cache must have a budget;
+        the overlay is not looked at: callers check it first)."""
+        cdef PyObject *v = PyDict_GetItem(self.cur, key)
+        cdef CacheEntry e
         if v != NULL:
             self.hits += 1
-            return <object>v
+            return <CacheEntry>v
         v = PyDict_GetItem(self.old, key)
         if v != NULL:
             self.hits += 1
-            value = <object>v
-            self._store(key, value)
-            return value
+            e = <CacheEntry>v
+            self._keep(key, e)
+            return e
         self.misses += 1
-        value = self.rget(key)
-        self._store(key, value)
-        return value
+        return self._store(key, self.rget(key))
+
+    cpdef bint touch(self, bytes key, long long now):
+        """Record an access to a cached key (OBJECT IDLETIME); False if it is not cached."""
+        cdef PyObject *v
+        if self.budget == 0:
+            return False
+        v = PyDict_GetItem(self.cur, key)
+        if v == NULL:
+            return False
+        (<CacheEntry>v).atime = now
+        return True
+
+    cpdef long long atime(self, bytes key):
+        """The last access recorded in key's entry (0: none)."""
+        cdef PyObject *v = PyDict_GetItem(self.cur, key)
+        if v == NULL:
+            v = PyDict_GetItem(self.old, key)
+        return (<CacheEntry>v).atime if v != NULL else 0
 
     cdef list _get_many(self, list keys):
         cdef Py_ssize_t i, n = PyList_GET_SIZE(keys)
@@ -92,22 +121,23 @@ cdef class KeyCache:
         cdef object k
         for i in range(n):
             k = <object>PyList_GET_ITEM(keys, i)
-            v = NULL
             if self.overlay is not None:
                 v = PyDict_GetItem(self.overlay, k)
-            if v == NULL and self.budget:
+                if v != NULL:
+                    out[i] = <object>v
+                    continue
+            if self.budget:
                 v = PyDict_GetItem(self.cur, k)
                 if v == NULL:
                     v = PyDict_GetItem(self.old, k)
                     if v != NULL:
-                        self._store(k, <object>v)
+                        self._keep(k, <CacheEntry>v)
                 if v != NULL:
                     self.hits += 1
-            if v != NULL:
-                out[i] = <object>v
-            else:
-                miss_at.append(i)
-                miss_keys.append(k)
+                    out[i] = (<CacheEntry>v).value
+                    continue
+            miss_at.append(i)
+            miss_keys.append(k)
         if miss_keys:
             got = self.rget(miss_keys)
             for i in range(len(miss_at)):
@@ -119,26 +149,54 @@ cdef class KeyCache:
 
     # ---- what RocksDB now holds ----
 
-    cdef void _store(self, object key, object value):
+    cdef inline Py_ssize_t _size(self, object key, object value):
         cdef Py_ssize_t size = PyBytes_GET_SIZE(key) + RECORD_OVERHEAD
-        cdef PyObject *before
         if value is not None:
-            if PyBytes_GET_SIZE(value) > self.max_value:
-                if PyDict_Contains(self.cur, key):
-                    PyDict_DelItem(self.cur, key)
-                if PyDict_Contains(self.old, key):
-                    PyDict_DelItem(self.old, key)
-                return
             size += PyBytes_GET_SIZE(value)
+        return size
+
+    cdef void _keep(self, object key, CacheEntry e):
+        """A hit in the old generation: the entry (and its access time) moves on into the
+        current one."""
+        PyDict_SetItem(self.cur, key, e)
+        self._grew(self._size(key, e.value))
+
+    cdef CacheEntry _store(self, object key, object value):
+        """The record key now holds value: its entry, updated or new (None: not kept, the
+        value is too long)."""
+        cdef PyObject *before
+        cdef CacheEntry e
+        cdef Py_ssize_t size
+        if value is not None and PyBytes_GET_SIZE(value) > self.max_value:
+            if PyDict_Contains(self.cur, key):
+                PyDict_DelItem(self.cur, key)
+            if PyDict_Contains(self.old, key):
+                PyDict_DelItem(self.old, key)
+            e = CacheEntry.__new__(CacheEntry)
+            e.value = value
+            e.atime = -1  # for the caller only: not in the cache
+            return e
         before = PyDict_GetItem(self.cur, key)
         if before != NULL:
             # A record replaced in place: only the value's size changes (SET of a hot key
             # must not count its key again on every write, or the cache would rotate, and
             # forget, far sooner than its budget says).
-            size -= PyBytes_GET_SIZE(key) + RECORD_OVERHEAD
-            if <object>before is not None:
-                size -= PyBytes_GET_SIZE(<object>before)
-        PyDict_SetItem(self.cur, key, value)
+            e = <CacheEntry>before
+            size = self._size(key, value) - self._size(key, e.value)
+            e.value = value
+            self._grew(size)
+            return e
+        before = PyDict_GetItem(self.old, key)
+        if before != NULL:
+            e = <CacheEntry>before  # keeps its access time
+        else:
+            e = CacheEntry.__new__(CacheEntry)
+        e.value = value
+        PyDict_SetItem(self.cur, key, e)
+        self._grew(self._size(key, value))
+        return e
+
+    cdef inline void _grew(self, Py_ssize_t size):
         self.used += size
         if self.used * 2 > self.budget:
             if self.staging:
@@ -230,6 +288,15 @@ cdef class KeyCache:
         self.clear()
 
     # ---- INFO ----
+
+    def entry_of(self, bytes key):
+        """(value, access time) of a cached key, None if it is not cached (tests)."""
+        cdef PyObject *v = PyDict_GetItem(self.cur, key)
+        if v == NULL:
+            v = PyDict_GetItem(self.old, key)
+        if v == NULL:
+            return None
+        return ((<CacheEntry>v).value, (<CacheEntry>v).atime)
 
     @property
     def records(self):

@@ -1,5 +1,10 @@
 # Declarations for cext/keycache.pyx (module pikadb._keycache), for the command core.
 
+cdef class CacheEntry:
+    cdef public object value
+    cdef public long long atime
+
+
 cdef class KeyCache:
     cdef public object rget
     cdef public object overlay
@@ -15,8 +20,14 @@ cdef class KeyCache:
     cdef bint rotate_due
 
     cpdef object get(self, bytes key)
+    cdef CacheEntry entry(self, bytes key)
+    cpdef bint touch(self, bytes key, long long now)
+    cpdef long long atime(self, bytes key)
     cdef list _get_many(self, list keys)
-    cdef void _store(self, object key, object value)
+    cdef Py_ssize_t _size(self, object key, object value)
+    cdef void _keep(self, object key, CacheEntry e)
+    cdef CacheEntry _store(self, object key, object value)
+    cdef void _grew(self, Py_ssize_t size)
     cpdef written(self, items)
     cpdef clear(self)
     cdef void _rotate(self)

@@ -6,7 +6,11 @@ two generations of dicts keyed by the META key (which includes the physical db);
 current one holds `capacity / 2` keys it becomes the old one and the previous old one is
 dropped. A key found in neither was not accessed since the old generation started, so its
 idle time is reported as "since then": a lower bound, honest and never invented. The
-cost on the hot path is one dict store.
+cost on the hot path is one dict store. The command core (cext/core.pyx) records accesses
+in the key cache's entries instead (no second dict per GET); OBJECT IDLETIME takes the
+later of the two. An access recorded only in a cache entry is lost when the cache drops
+the entry (after a budget's worth of other traffic): the idle time then counts from the
+access table's older figure.
 
 LFU follows Redis's evict.c (8-bit logarithmic counter, LFU_INIT_VAL 5, decay by
 lfu-decay-time minutes) and is only maintained while `lfu_enabled` is set (the server sets
@@ -89,11 +93,12 @@ class AccessTable:
             t = self._old.get(mk)
         return t
 
-    def idle_ms(self, mk: bytes, now: int) -> int:
+    def idle_ms(self, mk: bytes, now: int, seen: int = 0) -> int:
+        """seen: an access recorded elsewhere (the key cache's entry; 0: none)."""
         t = self.last_access(mk)
         if t is None:
             t = self._old_since
-        return max(0, now - t)
+        return max(0, now - max(t, seen))
 
     def freq(self, mk: bytes) -> int:
         entry = self._freq.get(mk) or self._freq_old.get(mk)

@@ -453,7 +453,10 @@ class Database(StringOps, HashOps, SetOps, ZsetOps):
     def idle_ms(self, key: bytes, now: int) -> int | None:
         if self.lookup(key, now, touch=False) is None:
             return None
-        return self.access.idle_ms(meta_key(self.pdb, key), now)
+        mk = meta_key(self.pdb, key)
+        # The command core records accesses in the key cache's entry, the rest of the
+        # server in the access table: the later of the two.
+        return self.access.idle_ms(mk, now, self.shard_for(key).cache.atime(mk))
 
     def lfu_freq(self, key: bytes, now: int) -> int | None:
         if self.lookup(key, now, touch=False) is None:

@@ -195,3 +195,25 @@ def test_a_committed_group_stays_cached_within_budget():
     for i in range(40):
         cache.written([(b"x%d" % i, b"1")])
     assert cache.used_bytes <= 4096
+
+
+def test_entries_carry_the_access_time_the_core_records():
+    store = FakeStore()
+    store.data[b"a"] = b"1"
+    cache = KeyCache(store.get, 1 << 20)
+    assert cache.atime(b"a") == 0 and not cache.touch(b"a", 5)  # not cached yet
+    cache(b"a")
+    assert cache.touch(b"a", 1000) and cache.atime(b"a") == 1000
+    cache.written([(b"a", b"2")])  # a new value keeps the entry and its access time
+    assert cache.entry_of(b"a") == (b"2", 1000)
+
+
+def test_idle_time_is_the_later_of_cache_entry_and_access_table(cached, now):
+    db = cached.db(0)
+    db.set(b"k", b"v", now)
+    mk = meta_key(db.pdb, b"k")
+    cache = cached.shards[0].cache
+    assert db.get(b"k", now) == b"v"  # the Python path: the access table
+    assert db.idle_ms(b"k", now + 5000) == 5000
+    assert cache.touch(mk, now + 4000)  # what the core records
+    assert db.idle_ms(b"k", now + 5000) == 1000
