@@ -383,9 +383,40 @@ def check_server(server: Server) -> list[str]:
     return []
 
 
-def measure_one(server: Server, test: str, n: int, clients: int, pipeline: int) -> Run:
+def start_profile(server: Server, path: str) -> subprocess.Popen | None:
+    """py-spy recording the pikad process (every worker's, with --subprocesses) into a
+    flame graph at path, until stop_profile()."""
+    spy = shutil.which("py-spy")
+    if spy is None:
+        WARNINGS.append("--profile: py-spy is not installed (pip install py-spy)")
+        return None
+    argv = [spy, "record", "--pid", str(server.proc.pid), "--output", path, "--rate", "200"]
+    argv += ["--format", "flamegraph", "--subprocesses", "--nonblocking"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # attached before the load starts
+    return proc
+
+
+def stop_profile(proc: subprocess.Popen | None) -> None:
+    if proc is None:
+        return
+    proc.send_signal(signal.SIGINT)  # py-spy writes the flame graph when interrupted
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def measure_one(
+    server: Server, test: str, n: int, clients: int, pipeline: int, profile_dir: str = ""
+) -> Run:
     run = Run(test, pipeline, server.kind, server.workers)
     before = error_replies(server.port)
+    spy = None
+    if profile_dir and server.kind == "pikad":
+        name = f"{server.name}-{test}-P{pipeline}.svg"
+        spy = start_profile(server, os.path.join(profile_dir, name))
     cpu_before = cpu_seconds(server.proc.pid)
     try:
         res, run.error_samples = benchmark(server.port, test, n, clients, pipeline)
@@ -393,6 +424,8 @@ def measure_one(server: Server, test: str, n: int, clients: int, pipeline: int) 
         run.cpu_s_per_m = (cpu_seconds(server.proc.pid) - cpu_before) * 1_000_000 / n
     except BenchmarkError as e:
         run.failure = str(e)
+    finally:
+        stop_profile(spy)
     after = error_replies(server.port)
     if before is not None and after is not None:
         run.error_replies = after - before
@@ -420,7 +453,10 @@ def throughput(
             for test in tests:
                 order = servers[k % len(servers) :] + servers[: k % len(servers)]
                 k += 1
-                got = {s.name: measure_one(s, test, args.n, args.c, pipeline) for s in order}
+                got = {
+                    s.name: measure_one(s, test, args.n, args.c, pipeline, args.profile)
+                    for s in order
+                }
                 ordered = [got[s.name] for s in servers]
                 runs.extend(ordered)
                 print("  " + progress_line(ordered), flush=True)
@@ -745,6 +781,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--png", default="bench-compare.png", help="chart path ('' for none)")
     ap.add_argument("--json", default="", help="write every figure to this JSON file")
     ap.add_argument(
+        "--profile",
+        default="",
+        metavar="DIR",
+        help="record each pikad test with py-spy: a flame graph per test in DIR (the "
+        "profiler's cost lowers those pikad figures; compare ratios from runs without it)",
+    )
+    ap.add_argument(
         "--quick",
         action="store_true",
         help=f"smoke run: -n {QUICK_N} and --keys {QUICK_KEYS} unless given",
@@ -755,6 +798,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.keys is None:
         args.keys = QUICK_KEYS if args.quick else 1000000
     args.workers = [int(w) for w in args.workers.split(",") if w]
+    if args.profile:
+        os.makedirs(args.profile, exist_ok=True)
     if not args.workers or min(args.workers) < 1:
         ap.error("--workers: one or more counts >= 1")
     return args

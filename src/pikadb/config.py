@@ -57,6 +57,9 @@ PIKADB_PARAMS: tuple[tuple[str, str, str, bool, dict], ...] = (
     # Bytes of records (metadata and small values) kept in memory in front of RocksDB, for
     # the whole server (workers share it out); 0: no cache (storage/shard.py).
     ("key-cache-size", "memory", "33554432", True, {}),
+    # RocksDB's own write-ahead log. "no": the binlog, written before RocksDB, is the only
+    # redo log (one write and fsync per turn instead of two); storage/shard.py.
+    ("rocksdb-wal", "bool", "no", False, {}),
     # The command core (cext/core.pyx) runs the common commands straight from the input
     # buffer; "no" sends every command through the dispatcher (the tests run both ways).
     ("command-core", "bool", "yes", True, {}),
@@ -121,6 +124,7 @@ ACTIVE = frozenset(
         "rocksdb-block-cache-size",
         "rocksdb-write-buffer-size",
         "key-cache-size",
+        "rocksdb-wal",
         "command-core",
         "binlog-segment-size",
         "binlog-keep-segments",

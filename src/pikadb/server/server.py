@@ -411,6 +411,7 @@ class Server:
             block_cache_size=c.get_int("rocksdb-block-cache-size"),
             write_buffer_size=c.get_int("rocksdb-write-buffer-size"),
             key_cache_size=self._key_cache_share(),
+            wal=c.get_bool("rocksdb-wal"),
             databases=c.get_int("databases"),
             binlog_segment_size=c.get_int("binlog-segment-size"),
         )

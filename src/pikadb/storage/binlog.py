@@ -487,6 +487,12 @@ class ShardBinlog:
     def unpin(self, owner: object) -> None:
         self.pins.pop(owner, None)
 
+    def over_limits(self, keep_segments: int, max_bytes: int) -> bool:
+        """Segments beyond the retention limits (purge() deletes them unless pinned)."""
+        return len(self.segments) > 1 and (
+            len(self.segments) > max(1, keep_segments) or self.total_bytes > max_bytes
+        )
+
     def purge(self, keep_segments: int, max_bytes: int) -> int:
         """Delete the oldest segments beyond the limits (never the segment being written,
         never one holding a record after a pinned id). -> segments deleted."""

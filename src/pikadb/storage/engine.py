@@ -142,6 +142,7 @@ class Engine:
         self._lock_fd: int | None = None
         self._sync_writes = False
         self._key_cache_per_shard = 0
+        self._wal = True
         self.swaps = 0  # swap_shards calls: whoever keeps shards (the command core) re-reads
         self._expire_cursor = 0
         self._compaction: threading.Thread | None = None
@@ -169,6 +170,7 @@ class Engine:
         block_cache_size: int | None = None,
         write_buffer_size: int | None = None,
         key_cache_size: int = 0,
+        wal: bool = True,
         databases: int = 16,
         binlog_segment_size: int = 64 << 20,
         owned: Callable[[int], bool] | None = None,
@@ -176,7 +178,8 @@ class Engine:
     ) -> Engine:
         """owned: which shard indexes this process opens (a worker's share; all when None).
         lock: take the data directory's lock (a worker's coordinator holds it instead).
-        key_cache_size: bytes of key cache for this process, shared out over its shards."""
+        key_cache_size: bytes of key cache for this process, shared out over its shards.
+        wal: RocksDB's write-ahead log; without it the binlog alone is the redo log."""
         if not 1 <= databases <= MAX_DATABASES:
             raise StorageError(f"databases must be between 1 and {MAX_DATABASES}")
         if shards < 1:
@@ -193,6 +196,7 @@ class Engine:
             self._options = options  # swap_shards reopens shards with them
             n_owned = sum(1 for i in range(nshards) if owned is None or owned(i))
             self._key_cache_per_shard = key_cache_size // max(1, n_owned)
+            self._wal = wal
             for i in range(nshards):
                 if owned is not None and not owned(i):
                     self.slot_shards.append(RemoteShard(i))
@@ -208,6 +212,7 @@ class Engine:
                         binlog_path,
                         binlog_segment_size,
                         self._key_cache_per_shard,
+                        wal,
                     )
                 except ShardOpenError as e:
                     if e.locked:
@@ -507,6 +512,11 @@ class Engine:
         """Binlog retention (server cron). -> segments deleted."""
         if self.closed:
             return 0
+        for s in self.shards:
+            if not s.wal:
+                s.check_durable()
+                if s.binlog.over_limits(keep_segments, max_bytes):
+                    s.request_durable()
         return sum(s.binlog.purge(keep_segments, max_bytes) for s in self.shards)
 
     def set_binlog_segment_size(self, size: int) -> None:
@@ -594,6 +604,7 @@ class Engine:
                 shard.binlog.path,
                 shard.binlog.segment_size,
                 self._key_cache_per_shard,
+                self._wal,
             )
             # The binlog started empty: _redo continued it after the checkpoint's id.
             new.binlog.set_term(term)

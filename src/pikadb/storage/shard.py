@@ -144,8 +144,10 @@ class Shard:
         binlog_path: str | None = None,
         binlog_segment_size: int = 64 << 20,
         key_cache_size: int = 0,
+        wal: bool = True,
     ) -> None:
         self.index = index
+        self.wal = wal
         self.path = path
         try:
             self.rdb = Rdict(path, options)
@@ -166,8 +168,11 @@ class Shard:
         self._group: WriteBatch | None = None
         self.group_failed = False  # a group write failed since the engine last looked
         self._group_suspended = False  # group commit off until a direct write succeeds
-        self._wopts = WriteOptions()
-        self._wopts.sync = sync_writes
+        self._wopts = self._write_options(sync_writes)
+        # Without RocksDB's WAL the binlog is the only redo log of what is in memtables:
+        # its records after the last id RocksDB has in SST files stay (a pin), and
+        # retention asks RocksDB to flush (request_durable) to move that id on.
+        self._flush_target: int | None = None
         # Redo before anything below reads RocksDB (counters, version floor).
         try:
             self.binlog = ShardBinlog(
@@ -176,7 +181,9 @@ class Shard:
                 sync=sync_writes,
                 name=f"shard {index}",
             )
-            self._redo()
+            durable = self._redo()
+            if not wal:
+                self.binlog.pin(self, durable)
         except BaseException:
             self.rdb.close()
             raise
@@ -260,9 +267,10 @@ class Shard:
 
     # ---- binlog: redo at open, records from a master ----
 
-    def _redo(self) -> None:
+    def _redo(self) -> int:
         """Bring RocksDB up to the binlog: re-apply the records it lacks (a crash between
-        the binlog append and the RocksDB write)."""
+        the binlog append and the RocksDB write, or, without the WAL, records that were in
+        memtables only). -> the last id RocksDB had on disk."""
         binlog = self.binlog
         _term, applied_id, applied_offset = decode_state(self.rdb.get(SYS_BINLOG))
         if applied_id > binlog.durable_id or (applied_id and applied_id < binlog.first_id - 1):
@@ -274,9 +282,9 @@ class Shard:
                 f"id {applied_id}"
             )
             binlog.reset(applied_id, applied_offset)
-            return
+            return applied_id
         if applied_id == binlog.durable_id:
-            return
+            return applied_id
         n = 0
         batch = WriteBatch(raw_mode=True)
         for rec, _raw in binlog.records_after(applied_id):
@@ -290,6 +298,7 @@ class Shard:
             f"binlog shard {self.index}: re-applied {n} record(s) to RocksDB "
             f"(ids {applied_id + 1}..{binlog.durable_id})"
         )
+        return applied_id
 
     def apply_records(self, records: list[tuple[Record, bytes | None]]) -> None:
         """Write records received from a master, in id order: their ops and the binlog
@@ -365,14 +374,41 @@ class Shard:
 
     @property
     def sync_writes(self) -> bool:
-        return bool(self._wopts.sync)
+        return bool(self.binlog.sync)
 
     @sync_writes.setter
     def sync_writes(self, value: bool) -> None:
-        wopts = WriteOptions()
-        wopts.sync = value
-        self._wopts = wopts
+        self._wopts = self._write_options(value)
         self.binlog.sync = bool(value)
+
+    def _write_options(self, sync_writes: bool) -> WriteOptions:
+        wopts = WriteOptions()
+        if self.wal:
+            wopts.sync = sync_writes
+        else:
+            # The binlog, appended (and fsynced with sync_writes) before every RocksDB
+            # write, is the redo log (RocksDB refuses sync without its WAL anyway).
+            wopts.disable_wal = True
+        return wopts
+
+    # ---- without the WAL: what RocksDB has on disk ----
+
+    def request_durable(self) -> None:
+        """Binlog retention wants old segments: ask RocksDB to flush its memtables (in the
+        background) so that the records written so far need no redo."""
+        if self.wal or self._flush_target is not None:
+            return
+        self.flush_group()
+        self._flush_target = decode_state(self.rdb.get(SYS_BINLOG))[1]
+        self.rdb.flush(False)
+
+    def check_durable(self) -> None:
+        """Once the requested flush is done, its records no longer pin the binlog."""
+        if self._flush_target is None:
+            return
+        if self.property_int("rocksdb.num-immutable-mem-table") == 0:
+            self.binlog.pin(self, self._flush_target)
+            self._flush_target = None
 
     # ---- reads ----
 
