@@ -155,6 +155,20 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: the process's private pages plus its share of the pages it
+    shares. Summed over a process tree it counts each page once: pikad's workers are
+    forked, so their RSS figures all include the pages they share with the coordinator."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of pid and its descendants (a pikad's coordinator and
     workers), in seconds."""
@@ -506,6 +520,7 @@ class Memory:
     keys: int  # asked for
     dbsize: int | None = None
     rss: int | None = None  # bytes: the server process and its descendants
+    pss: int | None = None  # bytes: the same, each shared page counted once (the ratio's)
     processes: int = 0
     load_s: float | None = None
     disk: int | None = None  # pikad: bytes in its data directory after the load
@@ -580,6 +595,7 @@ def memory_one(tmp: str, kind: str, workers: int, keys: int, pikad_args: list[st
         pids = process_tree(server.proc.pid)
         mem.processes = len(pids)
         mem.rss = sum(rss_bytes(p) for p in pids)
+        mem.pss = sum(pss_bytes(p) for p in pids)
         mem.info_memory = info(server.port, "memory")
         if kind == "pikad":
             mem.block_cache_size = config_get(server.port, "rocksdb-block-cache-size")
@@ -610,7 +626,7 @@ def memory(tmp: str, args: argparse.Namespace) -> list[Memory]:
         if m.rss is not None:
             print(
                 f"  {name}: DBSIZE {m.dbsize:,}, RSS {m.rss / 2**20:,.1f} MiB, "
-                f"loaded in {m.load_s:.1f} s",
+                f"PSS {(m.pss or 0) / 2**20:,.1f} MiB, loaded in {m.load_s:.1f} s",
                 flush=True,
             )
     return out
@@ -679,24 +695,25 @@ def mib(x: int | None) -> str:
 def memory_table(mems: list[Memory], keys: int) -> list[str]:
     out = [
         f"memory after loading {keys:,} keys key:0..key:{keys - 1} of {VALUE_SIZE}-byte "
-        "values (redis-cli --pipe), each server fresh; RSS in MiB (pikad: the process and "
-        "its workers)",
-        f"{'server':<8} {'w':>2} {'DBSIZE':>11} {'procs':>5} {'RSS MiB':>9} {'ratio':>6} "
-        f"{'load s':>7} {'keys/s':>9} {'disk MiB':>9} {'block-cache':>12} {'write-buffer':>12}",
+        "values (redis-cli --pipe), each server fresh; MiB, summed over the process and its "
+        "workers: RSS, and PSS (shared pages counted once: the ratio's figure)",
+        f"{'server':<8} {'w':>2} {'DBSIZE':>11} {'procs':>5} {'RSS MiB':>9} {'PSS MiB':>9} "
+        f"{'ratio':>6} {'load s':>7} {'keys/s':>9} {'disk MiB':>9} {'block-cache':>12} "
+        f"{'write-buffer':>12}",
     ]
     red = next((m for m in mems if m.server == "redis"), None)
     for m in mems:
-        r = ratio(m.rss, red.rss) if red else None
+        r = ratio(m.pss, red.pss) if red else None
         rate = ratio(m.dbsize, m.load_s)
         out.append(
             f"{m.server:<8} {m.workers or '-':>2} {fmt(m.dbsize, ',', 11)} {m.processes:>5} "
-            f"{mib(m.rss):>9} {fmt(r, '.2f', 6)} {fmt(m.load_s, '.1f', 7)} "
+            f"{mib(m.rss):>9} {mib(m.pss):>9} {fmt(r, '.2f', 6)} {fmt(m.load_s, '.1f', 7)} "
             f"{fmt(rate, ',.0f', 9)} {mib(m.disk):>9} {mib(m.block_cache_size):>12} "
             f"{mib(m.write_buffer_size):>12}" + (f"  ! {m.failure}" if m.failure else "")
         )
     out.append(
-        "(block-cache and write-buffer: CONFIG GET, MiB; every pikad worker process has its "
-        "own block cache, every shard its own write buffers)"
+        "(block-cache and write-buffer: CONFIG GET, MiB; the workers share the block cache "
+        "and key cache budgets, every shard has its own write buffers)"
     )
     return out
 
@@ -728,12 +745,12 @@ def write_png(path: str, runs: list[Run], args: argparse.Namespace, mems: list[M
     ax.set_ylim(0, top * 1.15)
     ax.set_ylabel("pikad / redis-server requests/s")
     title = f"redis-benchmark -c {args.c} -n {args.n} -r {RANDOM_KEYSPACE}: pikad / redis rps"
-    red = next((m for m in mems if m.server == "redis" and m.rss), None)
+    red = next((m for m in mems if m.server == "redis" and m.pss), None)
     if red:
         mem = ", ".join(
-            f"w{m.workers} {m.rss / red.rss:.2f}" for m in mems if m.server == "pikad" and m.rss
+            f"w{m.workers} {m.pss / red.pss:.2f}" for m in mems if m.server == "pikad" and m.pss
         )
-        title += f"\nRSS pikad / redis after {args.keys:,} keys of {VALUE_SIZE} B: {mem}"
+        title += f"\nPSS pikad / redis after {args.keys:,} keys of {VALUE_SIZE} B: {mem}"
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()

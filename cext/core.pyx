@@ -71,6 +71,33 @@ NAMES = (
     b"mget", b"exists", b"strlen", b"type", b"ttl", b"pttl", b"ping",
 )
 
+cdef struct Spec:
+    const char *name  # lower case
+    Py_ssize_t n
+    int min_args      # argument counts (the name included) the core takes
+    int max_args      # -1: no maximum
+
+cdef Spec SPECS[NCMDS]
+
+
+cdef void _spec(int cid, bytes name, int min_args, int max_args):
+    SPECS[cid].name = name  # NAMES holds the bytes objects for the module's lifetime
+    SPECS[cid].n = len(name)
+    SPECS[cid].min_args = min_args
+    SPECS[cid].max_args = max_args
+
+
+for _cid, _name, _lo, _hi in (
+    (C_GET, b"get", 2, 2), (C_SET, b"set", 3, -1), (C_SETNX, b"setnx", 3, 3),
+    (C_SETEX, b"setex", 4, 4), (C_PSETEX, b"psetex", 4, 4), (C_INCR, b"incr", 2, 2),
+    (C_DECR, b"decr", 2, 2), (C_INCRBY, b"incrby", 3, 3), (C_DECRBY, b"decrby", 3, 3),
+    (C_MGET, b"mget", 2, -1), (C_EXISTS, b"exists", 2, -1), (C_STRLEN, b"strlen", 2, 2),
+    (C_TYPE, b"type", 2, 2), (C_TTL, b"ttl", 2, 2), (C_PTTL, b"pttl", 2, 2),
+    (C_PING, b"ping", 1, 2),
+):
+    assert NAMES[_cid] == _name
+    _spec(_cid, NAMES[_cid], _lo, _hi)
+
 # What run() returns.
 DONE = 0      # nothing more here: the next command (if any) is the dispatcher's
 AGAIN = 1     # stopped at MAX_RUN, or a write signalled a watched key: call run() again after
@@ -504,48 +531,15 @@ cdef class CommandCore:
         cdef const char *p = self.args[0].p
         cdef Py_ssize_t n = self.args[0].n
         cdef Py_ssize_t na = self.nargs
-        cdef int cid = -1
-        if n < 3 or n > 6:
-            return self._direct_command()
-        if n == 3:
-            if _lower_eq(p, n, b"get", 3) and na == 2:
-                cid = C_GET
-            elif _lower_eq(p, n, b"set", 3) and na >= 3:
-                cid = C_SET
-            elif _lower_eq(p, n, b"ttl", 3) and na == 2:
-                cid = C_TTL
-        elif n == 4:
-            if _lower_eq(p, n, b"incr", 4) and na == 2:
-                cid = C_INCR
-            elif _lower_eq(p, n, b"decr", 4) and na == 2:
-                cid = C_DECR
-            elif _lower_eq(p, n, b"mget", 4) and na >= 2:
-                cid = C_MGET
-            elif _lower_eq(p, n, b"type", 4) and na == 2:
-                cid = C_TYPE
-            elif _lower_eq(p, n, b"pttl", 4) and na == 2:
-                cid = C_PTTL
-            elif _lower_eq(p, n, b"ping", 4) and na <= 2:
-                cid = C_PING
-        elif n == 5:
-            if _lower_eq(p, n, b"setnx", 5) and na == 3:
-                cid = C_SETNX
-            elif _lower_eq(p, n, b"setex", 5) and na == 4:
-                cid = C_SETEX
-        elif n == 6:
-            if _lower_eq(p, n, b"incrby", 6) and na == 3:
-                cid = C_INCRBY
-            elif _lower_eq(p, n, b"decrby", 6) and na == 3:
-                cid = C_DECRBY
-            elif _lower_eq(p, n, b"psetex", 6) and na == 4:
-                cid = C_PSETEX
-            elif _lower_eq(p, n, b"exists", 6) and na >= 2:
-                cid = C_EXISTS
-            elif _lower_eq(p, n, b"strlen", 6) and na == 2:
-                cid = C_STRLEN
-        if cid < 0 or self.commands[cid] is None:
-            return self._direct_command()
-        return cid
+        cdef int cid
+        for cid in range(NCMDS):
+            if (SPECS[cid].n == n and SPECS[cid].min_args <= na
+                    and (SPECS[cid].max_args < 0 or na <= SPECS[cid].max_args)
+                    and _lower_eq(p, n, SPECS[cid].name, n)):
+                if self.commands[cid] is None:
+                    break
+                return cid
+        return self._direct_command()
 
     cdef int _direct_command(self) except -2:
         """C_DIRECT when args[0] names one of the direct commands with a valid arity and
@@ -651,11 +645,12 @@ cdef class CommandCore:
         slot = slot_of(<const uint8_t *>self.args[i].p, self.args[i].n)
         return self.caches[slot % self.nshards]
 
-    cdef inline object _read(self, KeyCache cache, bytes mk):
-        """mk's record; self.entry is its cache entry when the cache has one."""
+    cdef inline object _read(self, KeyCache cache, bytes mk, bint keep_absent=True):
+        """mk's record; self.entry is its cache entry when the cache has one. keep_absent
+        False: a write follows (see KeyCache.entry)."""
         cdef CacheEntry e
         if cache.budget and cache.overlay is None:
-            e = cache.entry(mk)
+            e = cache.entry(mk, keep_absent)
             self.entry = e if e.atime >= 0 else None
             return e.value
         self.entry = None
@@ -874,7 +869,7 @@ cdef class CommandCore:
         if cache is None or not self.writes_ok:
             return False
         mk = meta_key_of(self.pdb, self.args[1].p, self.args[1].n)
-        raw = cache.get(mk)
+        raw = self._read(cache, mk, False)
         k = _classify(raw, self.now, &vp, &vn, &old_at)
         if k == K_EXPIRED or k == K_OTHER:
             return False  # the dispatcher deletes / replaces it (or answers WRONGTYPE)
@@ -923,7 +918,7 @@ cdef class CommandCore:
         if cache is None or not self.writes_ok:
             return False
         mk = meta_key_of(self.pdb, self.args[1].p, self.args[1].n)
-        k = _classify(cache.get(mk), self.now, &vp, &vn, &old_at)
+        k = _classify(self._read(cache, mk, False), self.now, &vp, &vn, &old_at)
         if k == K_ABSENT:
             v = 0
         elif k == K_STRING and old_at == 0:

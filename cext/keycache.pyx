@@ -7,12 +7,17 @@ the absent ones too (None: known not to exist), so a GET of a cached key and a S
 cached or known-absent key do not ask RocksDB. The study behind it: a RocksDB point read
 costs 1-3 us once the memtable is large, more than the rest of a GET.
 
+What is kept: records read, and the absence of keys the command core's reads (GET, EXISTS,
+...) did not find. Writes update the records already cached and add none, and the reads
+that precede writes (Shard.get, the core's SET) do not remember an absence, so a bulk load
+of new keys does not push out what clients read.
+
 Coherence: the cache holds what RocksDB holds plus the pending group. The shard calls
 written(items) after every successful direct RocksDB write (a command's batch, a master's
 records) with the items it wrote; a range delete clears the cache. A group's items are
-staged (stage()) as the commands run: into the cache itself, so reads see them and the write
-costs one dict store, or, for a value too long to cache or with no cache at all, into
-`overlay`, which is read first. The current generation is not rotated while a group is
+staged (stage()) as the commands run: into the cache itself when the key is cached, so reads
+see them and the write costs one dict store, else (a key not cached, a value too long to
+cache, no cache at all) into `overlay`, which is read first. The current generation is not rotated while a group is
 pending, so a staged record cannot be dropped before RocksDB has it. Once the group is in
 RocksDB, committed() ends the staging; a failed group write calls failed(), which empties
 the cache, so nothing of it stays visible.
@@ -75,11 +80,13 @@ cdef class KeyCache:
                 return <object>v
         if self.budget == 0:
             return self.rget(key)
-        return self.entry(key).value
+        return self.entry(key, False).value
 
-    cdef CacheEntry entry(self, bytes key):
+    cdef CacheEntry entry(self, bytes key, bint keep_absent=True):
         """key's entry, read from RocksDB first if needed (the cache must have a budget;
-        the overlay is not looked at: callers check it first)."""
+        the overlay is not looked at: callers check it first). keep_absent False: a key
+        RocksDB does not have is not remembered (a write is about to create it: loading
+        new keys must not fill the cache with records nobody read)."""
         cdef PyObject *v = PyDict_GetItem(self.cur, key)
         cdef CacheEntry e
         if v != NULL:
@@ -92,7 +99,12 @@ cdef class KeyCache:
             self._keep(key, e)
             return e
         self.misses += 1
-        return self._store(key, self.rget(key))
+        value = self.rget(key)
+        if value is None and not keep_absent:
+            e = CacheEntry.__new__(CacheEntry)
+            e.atime = -1  # in no dict
+            return e
+        return self._store(key, value)
 
     cpdef bint touch(self, bytes key, long long now):
         """Record an access to a cached key (OBJECT IDLETIME); False if it is not cached."""
@@ -144,7 +156,8 @@ cdef class KeyCache:
                 out[miss_at[i]] = got[i]
                 if self.budget:
                     self.misses += 1
-                    self._store(miss_keys[i], got[i])
+                    if got[i] is not None:
+                        self._store(miss_keys[i], got[i])
         return out
 
     # ---- what RocksDB now holds ----
@@ -196,6 +209,12 @@ cdef class KeyCache:
         self._grew(self._size(key, value))
         return e
 
+    cdef void _update(self, object key, object value):
+        """A write: the entry of a cached key follows it; a key not cached stays out (the
+        cache fills from reads, so a bulk load does not push out what clients read)."""
+        if PyDict_Contains(self.cur, key) or PyDict_Contains(self.old, key):
+            self._store(key, value)
+
     cdef inline void _grew(self, Py_ssize_t size):
         self.used += size
         if self.used * 2 > self.budget:
@@ -226,7 +245,8 @@ cdef class KeyCache:
 
     cdef void stage_one(self, object k, object v):
         if (self.budget and (v is None or PyBytes_GET_SIZE(v) <= self.max_value)
-                and (self.overlay is None or not PyDict_Contains(self.overlay, k))):
+                and (self.overlay is None or not PyDict_Contains(self.overlay, k))
+                and (PyDict_Contains(self.cur, k) or PyDict_Contains(self.old, k))):
             self._store(k, v)
             return
         if self.overlay is None:
@@ -245,7 +265,7 @@ cdef class KeyCache:
         self.staging = False
         if overlay is not None and self.budget:
             for k, v in overlay.items():
-                self._store(k, v)
+                self._update(k, v)
         if self.rotate_due:
             self._rotate()
 
@@ -265,7 +285,7 @@ cdef class KeyCache:
             return
         if type(items) is dict:
             for k, v in (<dict>items).items():
-                self._store(k, v)
+                self._update(k, v)
             return
         n = PyList_GET_SIZE(items)
         for i in range(n):
@@ -274,7 +294,7 @@ cdef class KeyCache:
             if type(v) is tuple:
                 self.clear()  # a range delete
             else:
-                self._store(<object>PyTuple_GET_ITEM(item, 0), v)
+                self._update(<object>PyTuple_GET_ITEM(item, 0), v)
 
     cpdef clear(self):
         self.cur = {}

@@ -20,13 +20,14 @@ cdef class KeyCache:
     cdef bint rotate_due
 
     cpdef object get(self, bytes key)
-    cdef CacheEntry entry(self, bytes key)
+    cdef CacheEntry entry(self, bytes key, bint keep_absent=*)
     cpdef bint touch(self, bytes key, long long now)
     cpdef long long atime(self, bytes key)
     cdef list _get_many(self, list keys)
     cdef Py_ssize_t _size(self, object key, object value)
     cdef void _keep(self, object key, CacheEntry e)
     cdef CacheEntry _store(self, object key, object value)
+    cdef void _update(self, object key, object value)
     cdef void _grew(self, Py_ssize_t size)
     cpdef written(self, items)
     cpdef clear(self)

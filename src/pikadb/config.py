@@ -53,7 +53,7 @@ PIKADB_PARAMS: tuple[tuple[str, str, str, bool, dict], ...] = (
     # One RocksDB write (and fsync) per shard per event-loop turn instead of per command.
     ("group-commit", "bool", "yes", True, {}),
     ("rocksdb-block-cache-size", "memory", "268435456", False, {}),
-    ("rocksdb-write-buffer-size", "memory", "67108864", False, {}),
+    ("rocksdb-write-buffer-size", "memory", "8388608", False, {}),
     # Bytes of records (metadata and small values) kept in memory in front of RocksDB, for
     # the whole server (workers share it out); 0: no cache (storage/shard.py).
     ("key-cache-size", "memory", "33554432", True, {}),

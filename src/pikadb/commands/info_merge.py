@@ -44,6 +44,8 @@ _INFO_SUMS = frozenset(
         "used_memory",
         "used_memory_rss",
         "used_memory_peak",
+        "rocksdb_block_cache_usage",
+        "rocksdb_memtables_bytes",
         "key_cache_records",
         "key_cache_used",
         "key_cache_hits",

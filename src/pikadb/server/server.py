@@ -393,9 +393,10 @@ class Server:
 
     # ---- lifecycle ----
 
-    def _key_cache_share(self) -> int:
-        """This process's part of key-cache-size: the workers share one budget."""
-        total = self.config.get_int("key-cache-size")
+    def _share(self, name: str) -> int:
+        """This process's part of a memory budget (key-cache-size, rocksdb-block-cache-size):
+        the workers share one, so workers N needs no more memory for caches than one."""
+        total = self.config.get_int(name)
         return total if self.worker is None else total // self.worker.count
 
     def open_storage(self) -> None:
@@ -408,16 +409,17 @@ class Server:
             lock=w is None,
             shards=c.get_int("shards"),
             sync_writes=c.get_bool("sync-writes"),
-            block_cache_size=c.get_int("rocksdb-block-cache-size"),
+            block_cache_size=self._share("rocksdb-block-cache-size"),
             write_buffer_size=c.get_int("rocksdb-write-buffer-size"),
-            key_cache_size=self._key_cache_share(),
+            key_cache_size=self._share("key-cache-size"),
             wal=c.get_bool("rocksdb-wal"),
             databases=c.get_int("databases"),
             binlog_segment_size=c.get_int("binlog-segment-size"),
         )
         c.on_change("binlog-segment-size", lambda v: self.engine.set_binlog_segment_size(int(v)))
         c.on_change(
-            "key-cache-size", lambda _v: self.engine.set_key_cache_size(self._key_cache_share())
+            "key-cache-size",
+            lambda _v: self.engine.set_key_cache_size(self._share("key-cache-size")),
         )
         self._dbs = [self.engine.db(i) for i in range(c.get_int("databases"))]
         self.engine.schedule_flush = self.engine.schedule_push = self._schedule_flush

@@ -78,6 +78,16 @@ def rocksdb_options(block_cache: Cache | None, write_buffer_size: int | None) ->
     opts.set_compression_type(DBCompressionType.lz4())
     if write_buffer_size:
         opts.set_write_buffer_size(write_buffer_size)
+    # Small memtables (8 MB by default): an insert into a skiplist of a million entries
+    # costs ~3 us in cache misses, into one that fits the CPU caches ~1 us, and SET spends
+    # most of its time there. More of them, and more level-0 files before RocksDB slows
+    # writes down, so the background flushes and compactions keep up without stalls
+    # (measured: SET -P16 sustained 1.5 M requests, 8 MB tuned 165 K/s p99 10 ms, 64 MB
+    # 115-137 K/s p99 12 ms).
+    opts.set_max_write_buffer_number(4)
+    opts.set_level_zero_file_num_compaction_trigger(8)
+    opts.set_level_zero_slowdown_writes_trigger(40)
+    opts.set_level_zero_stop_writes_trigger(80)
     table = BlockBasedOptions()
     # Point lookups of META records dominate: a bloom filter saves a disk read per miss.
     table.set_bloom_filter(10, False)

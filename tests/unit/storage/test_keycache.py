@@ -25,14 +25,15 @@ class FakeStore:
         return self.data.get(key)
 
 
-def test_reads_once_then_from_memory_absent_keys_too():
+def test_reads_once_then_from_memory():
     store = FakeStore()
     store.data[b"a"] = b"1"
     cache = KeyCache(store.get, 1 << 20)
     assert cache(b"a") == b"1" and cache(b"a") == b"1"
+    # Shard.get does not remember an absence (a write usually follows: see the module).
     assert cache(b"nope") is None and cache(b"nope") is None
-    assert store.reads == 2
-    assert (cache.hits, cache.misses) == (2, 2)
+    assert store.reads == 3
+    assert (cache.hits, cache.misses) == (1, 3)
 
 
 def test_multi_get_mixes_overlay_cache_and_store():
@@ -49,13 +50,14 @@ def test_multi_get_mixes_overlay_cache_and_store():
 
 def test_writes_replace_what_is_cached():
     store = FakeStore()
+    store.data[b"k"] = b"old"
     cache = KeyCache(store.get, 1 << 20)
-    assert cache(b"k") is None
+    assert cache(b"k") == b"old"
     store.data[b"k"] = b"v"
     cache.written([(b"k", b"v")])
     assert cache(b"k") == b"v"
     del store.data[b"k"]
-    cache.written({b"k": None})
+    cache.written({b"k": None})  # a cached key deleted: its absence is kept
     assert cache(b"k") is None
     assert store.reads == 1
 
@@ -152,8 +154,9 @@ def test_rewriting_a_record_does_not_count_it_again():
     """A hot key written over and over stays one record's worth of budget (else the cache
     rotates, and forgets other keys, long before it holds its budget)."""
     store = FakeStore()
+    store.data[b"hot"] = b"v" * 10
     cache = KeyCache(store.get, 1 << 20)
-    cache.written([(b"hot", b"v" * 10)])
+    cache(b"hot")
     once = cache.used_bytes
     for i in range(10_000):
         cache.written([(b"hot", b"%010d" % i)])
@@ -217,3 +220,19 @@ def test_idle_time_is_the_later_of_cache_entry_and_access_table(cached, now):
     assert db.idle_ms(b"k", now + 5000) == 5000
     assert cache.touch(mk, now + 4000)  # what the core records
     assert db.idle_ms(b"k", now + 5000) == 1000
+
+
+def test_writes_do_not_fill_the_cache():
+    """Only reads bring records in: a bulk load of new keys leaves the cache to what
+    clients read; writes of cached keys keep them current."""
+    store = FakeStore()
+    cache = KeyCache(store.get, 1 << 20)
+    cache.written([(b"new%d" % i, b"v") for i in range(1000)])
+    cache.stage([(b"staged%d" % i, b"v") for i in range(1000)])
+    assert cache(b"staged5") == b"v"  # read from the pending group
+    store.data.update({b"staged%d" % i: b"v" for i in range(1000)})
+    cache.committed()
+    assert cache.records <= 1
+    reads = store.reads
+    assert cache(b"staged7") == b"v" and cache(b"staged7") == b"v"
+    assert store.reads == reads + 1
