@@ -4,6 +4,7 @@
                             [-c 50] [--pipelines 1,16] [--workers 1,2] [--keys 1000000]
                             [--pikad-arg=--DIRECTIVE --pikad-arg=VALUE ...]
                             [--png bench-compare.png] [--json PATH] [--quick]
+                            [--replica] [--sync] [--profile DIR]
 
 Every server is a child of this process, on a free 127.0.0.1 port in its own temporary
 directory, stopped by PID at the end (SIGTERM, SIGKILL after 20 s) whatever happens.
@@ -21,10 +22,15 @@ pikad's worker processes (a worker restarted by its coordinator) are reported to
 
 Memory: for each server in turn (redis-server, then pikad per --workers count), a fresh
 instance is loaded with exactly --keys keys key:0 .. key:N-1 of 100-byte values (seeded
-pseudo-random bytes) through `redis-cli --pipe`; then DBSIZE and the RSS are read: of the
-redis-server process, of the pikad process plus all its descendants (the coordinator and
-its workers). pikad's rocksdb-block-cache-size and rocksdb-write-buffer-size (CONFIG GET)
-are shown with it.
+pseudo-random bytes) through `redis-cli --pipe`; then DBSIZE, the RSS and the PSS are read:
+of the redis-server process, of the pikad process plus all its descendants (the coordinator
+and its workers). The ratio is on PSS: the workers are forked, so summing their RSS would
+count every page they share with the coordinator once per process. pikad's
+rocksdb-block-cache-size and rocksdb-write-buffer-size (CONFIG GET) are shown with it.
+
+--replica and --sync add bench.replication's lag and sync-mode sections (SET at each -P,
+one replica; pikad with its defaults, --pikad-arg does not apply there); --profile DIR
+records each pikad test with py-spy into a flame graph.
 
 It measures; it does not judge. It prints tables, writes a PNG bar chart of the rps ratios
 (matplotlib, `pip install .[bench]`; skipped with a note when it is missing) and, with
@@ -501,6 +507,7 @@ def progress_line(runs: list[Run]) -> str:
 
 
 WARNINGS: list[str] = []  # server log lines worth a look, printed at the end
+LAG_MAX_SECONDS = 120.0  # --replica: the longest a lag probe runs
 
 
 def warn_from_log(server: Server) -> None:
@@ -718,6 +725,27 @@ def memory_table(mems: list[Memory], keys: int) -> list[str]:
     return out
 
 
+def replication_tables(args: argparse.Namespace, pipelines: list[int]) -> list[str]:
+    """--replica and --sync: bench.replication's lag and sync-mode sections, run here."""
+    from bench.replication import cli as repl_cli  # (it imports this module)
+    from bench.replication import lag, syncmode
+    from bench.replication.procs import Servers
+
+    out: list[str] = []
+    with Servers() as servers:
+        if args.replica:
+            reps = [
+                lag.probe(servers, kind, args.n, p, LAG_MAX_SECONDS)
+                for p in pipelines
+                for kind in ("pikad", "redis")
+            ]
+            out += ["", *repl_cli.lag_lines(reps, args.n)]
+        if args.sync:
+            rows = syncmode.measure(servers, args.n, pipelines)
+            out += ["", *repl_cli.syncmode_lines(rows, args.n)]
+    return out
+
+
 def write_png(path: str, runs: list[Run], args: argparse.Namespace, mems: list[Memory]) -> None:
     try:
         import matplotlib
@@ -798,6 +826,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--png", default="bench-compare.png", help="chart path ('' for none)")
     ap.add_argument("--json", default="", help="write every figure to this JSON file")
     ap.add_argument(
+        "--replica",
+        action="store_true",
+        help="also SET at each -P on a master with one replica attached, pikad and "
+        "redis-server: the master's throughput with/without it, the replica's lag p50/p99 "
+        "(bench.replication's probe)",
+    )
+    ap.add_argument(
+        "--sync",
+        action="store_true",
+        help="also SET at each -P in sync replication mode with one replica "
+        "(bench.replication's sync-mode table)",
+    )
+    ap.add_argument(
         "--profile",
         default="",
         metavar="DIR",
@@ -863,6 +904,8 @@ def main(argv: list[str] | None = None) -> int:
     if mems:
         print()
         print("\n".join(memory_table(mems, args.keys)))
+    if args.replica or args.sync:
+        print("\n".join(replication_tables(args, pipelines)))
     if WARNINGS:
         print()
         print(f"pikad log warnings ({len(WARNINGS)}; the first 20):")
