@@ -7,17 +7,19 @@ the absent ones too (None: known not to exist), so a GET of a cached key and a S
 cached or known-absent key do not ask RocksDB. The study behind it: a RocksDB point read
 costs 1-3 us once the memtable is large, more than the rest of a GET.
 
-What is kept: records read, and the absence of keys the command core's reads (GET, EXISTS,
-...) did not find. Writes update the records already cached and add none, and the reads
-that precede writes (Shard.get, the core's SET) do not remember an absence, so a bulk load
-of new keys does not push out what clients read.
+What is kept: records read or written lately, and the absence of keys the command core's
+reads (GET, EXISTS, ...) did not find; the reads that precede writes (Shard.get, the core's
+SET) do not remember an absence (the write that follows records the key). A read after a
+write (GET after SET) is served from memory; a bulk load cycles through the cache. Entries
+are not tracked by the garbage collector (they hold bytes only): a cache of a million
+records adds nothing to a full collection.
 
 Coherence: the cache holds what RocksDB holds plus the pending group. The shard calls
 written(items) after every successful direct RocksDB write (a command's batch, a master's
 records) with the items it wrote; a range delete clears the cache. A group's items are
-staged (stage()) as the commands run: into the cache itself when the key is cached, so reads
-see them and the write costs one dict store, else (a key not cached, a value too long to
-cache, no cache at all) into `overlay`, which is read first. The current generation is not rotated while a group is
+staged (stage()) as the commands run: into the cache itself, so reads see them and the
+write costs one dict store, or (a value too long to cache, no cache at all) into `overlay`,
+which is read first. The current generation is not rotated while a group is
 pending, so a staged record cannot be dropped before RocksDB has it. Once the group is in
 RocksDB, committed() ends the staging; a failed group write calls failed(), which empties
 the cache, so nothing of it stays visible.
@@ -30,6 +32,7 @@ the last half budget of traffic, and costs one dict store per miss or write: no 
 LRU links. Values longer than max_value are not cached (their key is dropped on write).
 """
 
+cimport cython
 from cpython.bytes cimport PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem, PyDict_DelItem, PyDict_Contains
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
@@ -41,6 +44,7 @@ from cpython.tuple cimport PyTuple_GET_ITEM
 DEF RECORD_OVERHEAD = 144
 
 
+@cython.no_gc
 cdef class CacheEntry:
     """A cached record's value (None: known absent) and the last access to it that the
     command core recorded (unix ms, 0: none, -1: an entry made for a value too long to
@@ -209,12 +213,6 @@ cdef class KeyCache:
         self._grew(self._size(key, value))
         return e
 
-    cdef void _update(self, object key, object value):
-        """A write: the entry of a cached key follows it; a key not cached stays out (the
-        cache fills from reads, so a bulk load does not push out what clients read)."""
-        if PyDict_Contains(self.cur, key) or PyDict_Contains(self.old, key):
-            self._store(key, value)
-
     cdef inline void _grew(self, Py_ssize_t size):
         self.used += size
         if self.used * 2 > self.budget:
@@ -245,8 +243,7 @@ cdef class KeyCache:
 
     cdef void stage_one(self, object k, object v):
         if (self.budget and (v is None or PyBytes_GET_SIZE(v) <= self.max_value)
-                and (self.overlay is None or not PyDict_Contains(self.overlay, k))
-                and (PyDict_Contains(self.cur, k) or PyDict_Contains(self.old, k))):
+                and (self.overlay is None or not PyDict_Contains(self.overlay, k))):
             self._store(k, v)
             return
         if self.overlay is None:
@@ -265,7 +262,7 @@ cdef class KeyCache:
         self.staging = False
         if overlay is not None and self.budget:
             for k, v in overlay.items():
-                self._update(k, v)
+                self._store(k, v)
         if self.rotate_due:
             self._rotate()
 
@@ -285,7 +282,7 @@ cdef class KeyCache:
             return
         if type(items) is dict:
             for k, v in (<dict>items).items():
-                self._update(k, v)
+                self._store(k, v)
             return
         n = PyList_GET_SIZE(items)
         for i in range(n):
@@ -294,7 +291,7 @@ cdef class KeyCache:
             if type(v) is tuple:
                 self.clear()  # a range delete
             else:
-                self._update(<object>PyTuple_GET_ITEM(item, 0), v)
+                self._store(<object>PyTuple_GET_ITEM(item, 0), v)
 
     cpdef clear(self):
         self.cur = {}

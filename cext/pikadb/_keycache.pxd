@@ -1,5 +1,9 @@
 # Declarations for cext/keycache.pyx (module pikadb._keycache), for the command core.
 
+cimport cython
+
+
+@cython.no_gc
 cdef class CacheEntry:
     cdef public object value
     cdef public long long atime
@@ -27,7 +31,6 @@ cdef class KeyCache:
     cdef Py_ssize_t _size(self, object key, object value)
     cdef void _keep(self, object key, CacheEntry e)
     cdef CacheEntry _store(self, object key, object value)
-    cdef void _update(self, object key, object value)
     cdef void _grew(self, Py_ssize_t size)
     cpdef written(self, items)
     cpdef clear(self)

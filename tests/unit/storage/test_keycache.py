@@ -220,19 +220,3 @@ def test_idle_time_is_the_later_of_cache_entry_and_access_table(cached, now):
     assert db.idle_ms(b"k", now + 5000) == 5000
     assert cache.touch(mk, now + 4000)  # what the core records
     assert db.idle_ms(b"k", now + 5000) == 1000
-
-
-def test_writes_do_not_fill_the_cache():
-    """Only reads bring records in: a bulk load of new keys leaves the cache to what
-    clients read; writes of cached keys keep them current."""
-    store = FakeStore()
-    cache = KeyCache(store.get, 1 << 20)
-    cache.written([(b"new%d" % i, b"v") for i in range(1000)])
-    cache.stage([(b"staged%d" % i, b"v") for i in range(1000)])
-    assert cache(b"staged5") == b"v"  # read from the pending group
-    store.data.update({b"staged%d" % i: b"v" for i in range(1000)})
-    cache.committed()
-    assert cache.records <= 1
-    reads = store.reads
-    assert cache(b"staged7") == b"v" and cache(b"staged7") == b"v"
-    assert store.reads == reads + 1
