@@ -18,11 +18,21 @@ import time
 import pytest
 import redis
 
+from helpers import servers
 from helpers.ports import free_port
 from helpers.raw import RawConnection, encode_command, split_replies
 from helpers.servers import ArgvServer, pikad_command
 
 pytestmark = pytest.mark.pikad_only
+
+# With several workers the keys a command may run locally depend on the worker the client's
+# connection landed on, which differs from one server to the other: the stream comparison
+# and the count of what the core ran take one worker (the core-on and core-off runs of the
+# whole suite cover workers 2).
+one_worker = pytest.mark.skipif(
+    bool(servers.SETTINGS.workers and servers.SETTINGS.workers > 1),
+    reason="compares per-connection placement across two servers: one worker only",
+)
 
 # Frames sent through each pair of servers; 1,000,000 is the figure the core must survive.
 FUZZ_FRAMES = int(os.environ.get("PIKADB_CORE_FUZZ_FRAMES", "1000000"))
@@ -180,6 +190,7 @@ _MALFORMED = [
 ]
 
 
+@one_worker
 def test_fuzzed_frames_answer_as_the_dispatcher(pikad_factory):
     """The same random stream to a pikad with the core and to one without: every reply
     and every closed connection the same; neither server dies."""
@@ -394,6 +405,7 @@ _TAKEN = [
 ]
 
 
+@one_worker
 @pytest.mark.parametrize(
     ("setup", "command"), _TAKEN, ids=[b" ".join(c).decode() for _, c in _TAKEN]
 )
