@@ -165,6 +165,20 @@ cdef inline bint _str2ll(const char *p, Py_ssize_t n, long long *out) noexcept:
     return True
 
 
+cdef inline Py_ssize_t _header(const char *b, Py_ssize_t pos, Py_ssize_t end, char marker,
+                               long long *value) noexcept:
+    """A '<marker><number>\\r\\n' line at pos: the position after it, or -1 (not one)."""
+    cdef Py_ssize_t e
+    if pos >= end or b[pos] != marker:
+        return -1
+    e = pos + 1
+    while e < end and b[e] != 13:
+        e += 1
+    if e + 1 >= end or b[e + 1] != 10 or not _str2ll(b + pos + 1, e - pos - 1, value):
+        return -1
+    return e + 2
+
+
 cdef inline uint64_t _get_u64(const uint8_t *p) noexcept:
     return ((<uint64_t>p[0] << 56) | (<uint64_t>p[1] << 48) | (<uint64_t>p[2] << 40)
             | (<uint64_t>p[3] << 32) | (<uint64_t>p[4] << 24) | (<uint64_t>p[5] << 16)
@@ -500,28 +514,14 @@ cdef class CommandCore:
         cdef const char *b = parser.buf
         cdef Py_ssize_t end = parser.end
         cdef long long count, n
-        cdef Py_ssize_t i, e
-        if pos >= end or b[pos] != 42:  # '*'
+        cdef Py_ssize_t i
+        pos = _header(b, pos, end, 42, &count)  # '*'
+        if pos < 0 or count < 1 or count > MAX_ARGS:
             return -1
-        e = pos + 1
-        while e < end and b[e] != 13:
-            e += 1
-        if e + 1 >= end or b[e + 1] != 10:
-            return -1
-        if not _str2ll(b + pos + 1, e - pos - 1, &count) or count < 1 or count > MAX_ARGS:
-            return -1
-        pos = e + 2
         for i in range(count):
-            if pos >= end or b[pos] != 36:  # '$'
+            pos = _header(b, pos, end, 36, &n)  # '$'
+            if pos < 0 or n < 0 or n > parser.max_bulk:
                 return -1
-            e = pos + 1
-            while e < end and b[e] != 13:
-                e += 1
-            if e + 1 >= end or b[e + 1] != 10:
-                return -1
-            if not _str2ll(b + pos + 1, e - pos - 1, &n) or n < 0 or n > parser.max_bulk:
-                return -1
-            pos = e + 2
             if end - pos < n + 2 or b[pos + n] != 13 or b[pos + n + 1] != 10:
                 return -1
             self.args[i].p = b + pos
