@@ -16,6 +16,20 @@ MASTER = "mymaster"
 PIKAD_GROUP_CONFIG = {"enable_debug_command": "local", "watchdog_period": 250}
 
 
+def events_of(client: redis.Redis, pattern: str = "*") -> redis.client.PubSub:
+    """A pattern subscription the sentinel has confirmed: an event published after this
+    returns reaches it (psubscribe alone only sends the command, and a sentinel stopped at
+    once may read it after the event it was meant to see)."""
+    events = client.pubsub()
+    events.psubscribe(pattern)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        msg = events.get_message(timeout=0.2)
+        if msg and msg["type"] == "psubscribe":
+            return events
+    raise AssertionError(f"no psubscribe confirmation for {pattern!r}")
+
+
 def master_addr(client: redis.Redis) -> tuple[str, int] | None:
     reply = client.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER)
     if not reply:

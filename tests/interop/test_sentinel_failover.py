@@ -20,6 +20,7 @@ from helpers.servers import replication_info, sigcont, sigstop, wait_until
 from interop.support import (
     MASTER,
     assert_failovers,
+    events_of,
     master_addr,
     wait_all_agree,
     wait_discovered,
@@ -261,8 +262,7 @@ def test_quorum_not_reached_means_no_failover(group, sentinels):
     patient = sentinels(master, 2, down_after=60000)
     clients = [sentinels.client(s) for s in eager + patient]
     wait_discovered(clients, 3)
-    events = clients[0].pubsub()
-    events.psubscribe("*")
+    events = events_of(clients[0])
     sigstop(master)
     try:
         seen: list[str] = []

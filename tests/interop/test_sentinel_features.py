@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from helpers.servers import replication_info, sigcont, sigstop, wait_until
-from interop.support import MASTER, master_addr, wait_all_agree, wait_discovered
+from interop.support import MASTER, events_of, master_addr, wait_all_agree, wait_discovered
 
 pytestmark = pytest.mark.slow
 
@@ -92,8 +92,7 @@ def test_tilt_after_the_process_was_stopped(group, sentinels):
     (s,) = sentinels(master, 1, quorum=1)
     c = sentinels.client(s)
     c.execute_command("SENTINEL", "DEBUG", "tilt-period", "1500")
-    events = c.pubsub()
-    events.psubscribe("*tilt")
+    events = events_of(c, "*tilt")
     sigstop(s)
     time.sleep(2.5)  # longer than tilt-trigger (2 s) between two ticks
     sigcont(s)
@@ -149,8 +148,7 @@ def test_fence_times_out_when_the_replica_cannot_catch_up(group, sentinels):
         15,
         what="r1's priority seen",
     )
-    events = clients[0].pubsub()
-    events.psubscribe("*")
+    events = events_of(clients[0])
     sigstop(r1)  # chosen (it answered a moment ago), but it will not answer INFO now
     try:
         assert clients[0].sentinel_failover(MASTER) is True
