@@ -33,13 +33,19 @@ from libc.string cimport memcpy
 from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
 
 from pikadb._keycache cimport CacheEntry, KeyCache
-from pikadb._keycodec cimport expire_key_of, meta_key_of, slot_of, string_meta_of
+from pikadb._keycodec cimport (coll_meta_of, data_key_of, expire_key_of, meta_key_of, slot_of,
+                               string_meta_of)
 from pikadb._resp cimport Parser
 
 DEF MAX_ARGS = 64          # longer commands (MSET of many keys) go to the dispatcher
 DEF MAX_RUN = 1024         # commands per run() before the client loop looks at its budget
 DEF BINLOG_ARG_MAX = 128   # dispatch.BINLOG_ARG_MAX: longer arguments are shortened in records
 DEF T_STRING = 1
+DEF T_HASH = 2
+DEF T_LIST = 3
+DEF T_SET = 4
+DEF T_ZSET = 5
+DEF LIST_MID = 9223372036854775808ULL  # storage/lists.MID: the head index of a new list
 DEF F_EXPIRE = 0x10
 DEF TYPE_MASK = 0x0F
 
@@ -63,12 +69,24 @@ cdef enum:
     C_TTL
     C_PTTL
     C_PING
+    C_LPUSH
+    C_RPUSH
+    C_LPOP
+    C_RPOP
+    C_LLEN
+    C_SADD
+    C_SCARD
+    C_SISMEMBER
+    C_HSET
+    C_HGET
+    C_HLEN
     NCMDS
     C_DIRECT = 100   # a command handed straight to its handler (self.direct_cmd)
 
 NAMES = (
     b"get", b"set", b"setnx", b"setex", b"psetex", b"incr", b"decr", b"incrby", b"decrby",
-    b"mget", b"exists", b"strlen", b"type", b"ttl", b"pttl", b"ping",
+    b"mget", b"exists", b"strlen", b"type", b"ttl", b"pttl", b"ping", b"lpush", b"rpush",
+    b"lpop", b"rpop", b"llen", b"sadd", b"scard", b"sismember", b"hset", b"hget", b"hlen",
 )
 
 cdef struct Spec:
@@ -93,7 +111,10 @@ for _cid, _name, _lo, _hi in (
     (C_DECR, b"decr", 2, 2), (C_INCRBY, b"incrby", 3, 3), (C_DECRBY, b"decrby", 3, 3),
     (C_MGET, b"mget", 2, -1), (C_EXISTS, b"exists", 2, -1), (C_STRLEN, b"strlen", 2, 2),
     (C_TYPE, b"type", 2, 2), (C_TTL, b"ttl", 2, 2), (C_PTTL, b"pttl", 2, 2),
-    (C_PING, b"ping", 1, 2),
+    (C_PING, b"ping", 1, 2), (C_LPUSH, b"lpush", 3, -1), (C_RPUSH, b"rpush", 3, -1),
+    (C_LPOP, b"lpop", 2, 2), (C_RPOP, b"rpop", 2, 2), (C_LLEN, b"llen", 2, 2),
+    (C_SADD, b"sadd", 3, 3), (C_SCARD, b"scard", 2, 2), (C_SISMEMBER, b"sismember", 3, 3),
+    (C_HSET, b"hset", 4, 4), (C_HGET, b"hget", 3, 3), (C_HLEN, b"hlen", 2, 2),
 ):
     assert NAMES[_cid] == _name
     _spec(_cid, NAMES[_cid], _lo, _hi)
@@ -282,6 +303,7 @@ cdef enum:
     K_STRING     # a live string: value at vp/vn, expiry in exp (0: none)
     K_OTHER      # a live key of another type
     K_EXPIRED    # a key past its expiry: the dispatcher deletes it
+    K_LIVE       # a live collection of the type asked for (_classify_coll)
 
 
 cdef inline int _classify(object raw, long long now, const char **vp, Py_ssize_t *vn,
@@ -307,6 +329,56 @@ cdef inline int _classify(object raw, long long now, const char **vp, Py_ssize_t
     vp[0] = <const char *>p
     vn[0] = n
     return K_STRING
+
+
+cdef struct CollMeta:
+    int kind          # what _classify_coll answered
+    int enc
+    long long exp
+    uint64_t version
+    long long count
+    const char *extra
+    Py_ssize_t xn
+
+
+cdef inline int _classify_coll(object raw, long long now, int want, CollMeta *m) noexcept:
+    """raw's meta as a collection of type want: K_LIVE (m filled), K_ABSENT, K_EXPIRED or
+    K_OTHER (another type, or a record too short to be one)."""
+    cdef const uint8_t *p
+    cdef Py_ssize_t n, off = 1
+    if raw is None:
+        return K_ABSENT
+    p = <const uint8_t *>PyBytes_AS_STRING(raw)
+    n = PyBytes_GET_SIZE(raw)
+    m.exp = 0
+    if p[0] & F_EXPIRE:
+        m.exp = <long long>_get_u64(p + 1)
+        if m.exp <= now:
+            return K_EXPIRED
+        off = 9
+    if p[0] & TYPE_MASK != want or n < off + 16:
+        return K_OTHER
+    m.enc = (p[0] & 0x60) >> 5
+    m.version = _get_u64(p + off)
+    m.count = <long long>_get_u64(p + off + 8)
+    m.extra = <const char *>p + off + 16
+    m.xn = n - off - 16
+    return K_LIVE
+
+
+cdef inline void _put_u64(char *p, uint64_t v) noexcept:
+    cdef int i
+    for i in range(8):
+        p[7 - i] = <char>(v & 0xFF)
+        v >>= 8
+
+
+cdef class _Items:
+    """What Shard.new_version() adds to a batch (the version floor), as commit items."""
+    cdef list items
+
+    def put(self, key, value):
+        self.items.append((key, value))
 
 
 cdef class CommandCore:
@@ -353,6 +425,11 @@ cdef class CommandCore:
     cdef object count_failure
     cdef object blocking
     cdef CacheEntry entry     # the cache entry of the key _read() read last (or None)
+    cdef _Items vsink
+    # set-max-intset-entries, hash-max-listpack-entries/-value (the server keeps them set)
+    cdef public long long max_intset
+    cdef public long long hash_max_entries
+    cdef public long long hash_max_value
 
     def __init__(self, server, commands, encode_counters, counters_key, shorten, latest,
                  direct=()):
@@ -383,6 +460,10 @@ cdef class CommandCore:
             first, last, step = cmd.keys if type(cmd.keys) is tuple else (0, 0, 0)
             self.direct[name] = (cmd, cmd.arity, first, last, step, cmd.is_write,
                                  "fast" in cmd.flags)
+        self.vsink = _Items()
+        self.max_intset = 512
+        self.hash_max_entries = 512
+        self.hash_max_value = 64
         self.enabled = True
 
     cdef void _attach(self, engine) except *:
@@ -613,6 +694,22 @@ cdef class CommandCore:
             return self._ttl(1000)
         if cid == C_PTTL:
             return self._ttl(1)
+        if cid == C_LPUSH or cid == C_RPUSH:
+            return self._push(cid == C_LPUSH)
+        if cid == C_LPOP or cid == C_RPOP:
+            return self._pop(cid == C_LPOP)
+        if cid == C_SADD:
+            return self._sadd()
+        if cid == C_HSET:
+            return self._hset()
+        if cid == C_LLEN:
+            return self._count_of(T_LIST)
+        if cid == C_SCARD:
+            return self._count_of(T_SET)
+        if cid == C_HLEN:
+            return self._count_of(T_HASH)
+        if cid == C_HGET or cid == C_SISMEMBER:
+            return self._element(cid == C_HGET)
         if cid == C_PING:
             if self.nargs == 1:
                 self.out.raw(b"+PONG\r\n", 7)
@@ -776,8 +873,20 @@ cdef class CommandCore:
             self.out.raw(b"+none\r\n", 7)
         elif k == K_STRING:
             self.out.raw(b"+string\r\n", 9)
+        elif k == K_OTHER:
+            t = (<const uint8_t *>PyBytes_AS_STRING(raw))[0] & TYPE_MASK
+            if t == T_HASH:
+                self.out.raw(b"+hash\r\n", 7)
+            elif t == T_LIST:
+                self.out.raw(b"+list\r\n", 7)
+            elif t == T_SET:
+                self.out.raw(b"+set\r\n", 6)
+            elif t == T_ZSET:
+                self.out.raw(b"+zset\r\n", 7)
+            else:
+                return False  # the dispatcher names a stream
         else:
-            return False  # the dispatcher names the other types (and a stream's)
+            return False
         return True
 
     cdef bint _ttl(self, long long unit) except -1:
@@ -990,6 +1099,267 @@ cdef class CommandCore:
         if watched and mk in watched:
             self.engine.on_modified(mk)
             self.signalled = True
+
+    # ---- collections (storage/lists.py, sets.py, hashes.py: the same records) ----
+
+    cdef bytes _coll_read(self, KeyCache cache, int want, CollMeta *m, bint write):
+        """The meta of key args[1] as a collection of type want (m.kind; K_LIVE fills the
+        rest of m) -> its meta key."""
+        mk = meta_key_of(self.pdb, self.args[1].p, self.args[1].n)
+        m.kind = _classify_coll(self._read(cache, mk, not write), self.now, want, m)
+        return mk
+
+    cdef bytes _elem_key(self, uint64_t version, const char *e, Py_ssize_t en):
+        return data_key_of(self.pdb, self.args[1].p, self.args[1].n, version, e, en)
+
+    cdef bytes _index_key(self, uint64_t version, uint64_t index):
+        cdef char b[8]
+        _put_u64(b, index)
+        return data_key_of(self.pdb, self.args[1].p, self.args[1].n, version, b, 8)
+
+    cdef uint64_t _new_version(self, shard, list items) except? 0:
+        """A new incarnation's version; the version floor record (if raised) joins items."""
+        self.vsink.items = items
+        try:
+            return shard.new_version(self.vsink)
+        finally:
+            self.vsink.items = None
+
+    cdef void _commit_key(self, KeyCache cache, object shard, bytes mk, list items, int keys,
+                          long long exp) except *:
+        """Commit one key's records (its meta's last); keys +1: the key is new, -1: it
+        went (exp: the expiry it had), 0: it stays. The key counters (and the expiry index
+        of a key that went) join the batch, as WriteSet.commit writes them."""
+        cdef int pdb = self.pdb
+        new = None
+        if keys:
+            c = shard.counters.get(pdb) or (0, 0, 0)
+            new = [c[0] + keys, c[1], c[2]]
+            if keys < 0 and exp:
+                items.append((expire_key_of(pdb, exp, self.args[1].p, self.args[1].n), None))
+                new[1] -= 1
+                new[2] -= exp
+            items.append((self.counters_key(pdb), self.encode_counters(new[0], new[1], new[2])))
+        shard.commit_items(items, (self.dbindex, self._argv()))
+        if new is not None:
+            shard.counters[pdb] = new
+        access = self.access
+        if keys > 0 and access.lfu_enabled:
+            access.created(mk, self.now)
+        else:
+            self._touch(cache, mk)
+        self.c.woff = self.latest
+        watched = self.engine.watched
+        if watched and mk in watched:
+            self.engine.on_modified(mk)
+            self.signalled = True
+
+    cdef bint _count_of(self, int want) except -1:
+        """LLEN / SCARD / HLEN."""
+        cdef CollMeta m
+        cdef KeyCache cache = self._cache_of(1)
+        if cache is None:
+            return False
+        mk = self._coll_read(cache, want, &m, False)
+        if m.kind == K_ABSENT:
+            self.out.raw(b":0\r\n", 4)
+            return True
+        if m.kind != K_LIVE:
+            return False
+        self._touch_read(cache, mk)
+        self.out.integer(58, m.count)
+        return True
+
+    cdef bint _element(self, bint hget) except -1:
+        """HGET key field (the value or null) / SISMEMBER key member (1 or 0)."""
+        cdef CollMeta m
+        cdef KeyCache cache = self._cache_of(1)
+        if cache is None:
+            return False
+        mk = self._coll_read(cache, T_HASH if hget else T_SET, &m, False)
+        if m.kind == K_ABSENT:
+            if hget:
+                self.out.null(self.proto)
+            else:
+                self.out.raw(b":0\r\n", 4)
+            return True
+        if m.kind != K_LIVE:
+            return False
+        self._touch_read(cache, mk)
+        value = cache.get(self._elem_key(m.version, self.args[2].p, self.args[2].n))
+        if hget:
+            if value is None:
+                self.out.null(self.proto)
+            else:
+                self.out.bulk(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
+        else:
+            self.out.raw(b":0\r\n" if value is None else b":1\r\n", 4)
+        return True
+
+    cdef bint _push(self, bint left) except -1:
+        """LPUSH / RPUSH key element [element ...] (storage/lists.push)."""
+        cdef CollMeta m
+        cdef uint64_t version, head, at
+        cdef long long count
+        cdef Py_ssize_t i
+        cdef char hb[8]
+        cdef KeyCache cache = self._cache_of(1)
+        if cache is None or not self.writes_ok:
+            return False
+        mk = self._coll_read(cache, T_LIST, &m, True)
+        if m.kind != K_LIVE and m.kind != K_ABSENT:
+            return False
+        shard = self.slot_shards[self._slot_index()]
+        items = []
+        if m.kind == K_ABSENT:
+            m.enc = 0
+            m.exp = 0
+            version = self._new_version(shard, items)
+            head = LIST_MID
+            count = 0
+        else:
+            version = m.version
+            head = _get_u64(<const uint8_t *>m.extra) if m.xn >= 8 else LIST_MID
+            count = m.count
+        at = head + <uint64_t>count
+        for i in range(2, self.nargs):
+            if left:
+                head -= 1
+                ik = self._index_key(version, head)
+            else:
+                ik = self._index_key(version, at)
+                at += 1
+            items.append((ik, PyBytes_FromStringAndSize(self.args[i].p, self.args[i].n)))
+        count += self.nargs - 2
+        _put_u64(hb, head)
+        items.append((mk, coll_meta_of(T_LIST, m.enc, m.exp, version, count, hb, 8)))
+        self._commit_key(cache, shard, mk, items, 1 if m.kind == K_ABSENT else 0, 0)
+        self.out.integer(58, count)
+        return True
+
+    cdef bint _pop(self, bint left) except -1:
+        """LPOP / RPOP key, one element (storage/lists.pop's hot path)."""
+        cdef CollMeta m
+        cdef uint64_t head
+        cdef char hb[8]
+        cdef KeyCache cache = self._cache_of(1)
+        if cache is None or not self.writes_ok:
+            return False
+        mk = self._coll_read(cache, T_LIST, &m, True)
+        if m.kind == K_ABSENT:
+            self.out.null(self.proto)
+            return True
+        if m.kind != K_LIVE or m.count <= 0:
+            return False
+        head = _get_u64(<const uint8_t *>m.extra) if m.xn >= 8 else LIST_MID
+        ik = self._index_key(m.version, head if left else head + <uint64_t>(m.count - 1))
+        value = cache.get(ik)
+        if value is None:
+            return False  # not the list this meta describes: the dispatcher's path
+        shard = self.slot_shards[self._slot_index()]
+        items = [(ik, None)]
+        if m.count == 1:
+            items.append((mk, None))
+            self._commit_key(cache, shard, mk, items, -1, m.exp)
+        else:
+            if left:
+                _put_u64(hb, head + 1)
+                meta = coll_meta_of(T_LIST, m.enc, m.exp, m.version, m.count - 1, hb, 8)
+            else:
+                meta = coll_meta_of(T_LIST, m.enc, m.exp, m.version, m.count - 1, m.extra, m.xn)
+            items.append((mk, meta))
+            self._commit_key(cache, shard, mk, items, 0, 0)
+        self.out.bulk(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
+        return True
+
+    cdef bint _sadd(self) except -1:
+        """SADD key member, one member (storage/sets.sadd)."""
+        cdef CollMeta m
+        cdef uint64_t version
+        cdef long long v
+        cdef bint converted
+        cdef const char *extra
+        cdef Py_ssize_t xn
+        cdef KeyCache cache = self._cache_of(1)
+        if cache is None or not self.writes_ok:
+            return False
+        mk = self._coll_read(cache, T_SET, &m, True)
+        if m.kind != K_LIVE and m.kind != K_ABSENT:
+            return False
+        shard = self.slot_shards[self._slot_index()]
+        items = []
+        if m.kind == K_ABSENT:
+            m.enc = 0
+            m.exp = 0
+            m.count = 0
+            m.extra = b""
+            m.xn = 0
+            version = self._new_version(shard, items)
+            dk = self._elem_key(version, self.args[2].p, self.args[2].n)
+        else:
+            version = m.version
+            dk = self._elem_key(version, self.args[2].p, self.args[2].n)
+            if cache.get(dk) is not None:
+                self._touch(cache, mk)
+                self.out.raw(b":0\r\n", 4)
+                return True
+        extra = m.extra
+        xn = m.xn
+        converted = xn == 1 and extra[0] == 1  # sets.CONVERTED
+        if not converted and (m.count + 1 > self.max_intset
+                              or not _str2ll(self.args[2].p, self.args[2].n, &v)):
+            extra = b"\x01"
+            xn = 1
+        items.append((dk, b""))
+        items.append((mk, coll_meta_of(T_SET, m.enc, m.exp, version, m.count + 1, extra, xn)))
+        self._commit_key(cache, shard, mk, items, 1 if m.kind == K_ABSENT else 0, 0)
+        self.out.raw(b":1\r\n", 4)
+        return True
+
+    cdef bint _hset(self) except -1:
+        """HSET key field value, one pair (storage/hashes.hset)."""
+        cdef CollMeta m
+        cdef uint64_t version
+        cdef bint added, converted, convert
+        cdef const char *extra
+        cdef Py_ssize_t xn
+        cdef KeyCache cache = self._cache_of(1)
+        if cache is None or not self.writes_ok:
+            return False
+        mk = self._coll_read(cache, T_HASH, &m, True)
+        if m.kind != K_LIVE and m.kind != K_ABSENT:
+            return False
+        shard = self.slot_shards[self._slot_index()]
+        items = []
+        if m.kind == K_ABSENT:
+            m.enc = 0
+            m.exp = 0
+            m.count = 0
+            m.extra = b""
+            m.xn = 0
+            version = self._new_version(shard, items)
+            dk = self._elem_key(version, self.args[2].p, self.args[2].n)
+            added = True
+        else:
+            version = m.version
+            dk = self._elem_key(version, self.args[2].p, self.args[2].n)
+            added = cache.get(dk) is None
+        extra = m.extra
+        xn = m.xn
+        converted = xn == 1 and extra[0] == 1  # hashes.CONVERTED
+        convert = not converted and (
+            self.args[2].n > self.hash_max_value or self.args[3].n > self.hash_max_value
+            or m.count + added > self.hash_max_entries)
+        if convert:
+            extra = b"\x01"
+            xn = 1
+        items.append((dk, PyBytes_FromStringAndSize(self.args[3].p, self.args[3].n)))
+        if added or convert or m.kind == K_ABSENT:
+            items.append((mk, coll_meta_of(T_HASH, m.enc, m.exp, version, m.count + added,
+                                           extra, xn)))
+        self._commit_key(cache, shard, mk, items, 1 if m.kind == K_ABSENT else 0, 0)
+        self.out.raw(b":1\r\n" if added else b":0\r\n", 4)
+        return True
 
     cdef Py_ssize_t _slot_index(self):
         if self.nshards == 1:

@@ -176,16 +176,20 @@ cpdef bytes data_prefix(int pdb, bytes key, uint64_t version):
 
 def data_key(int pdb, bytes key, uint64_t version, bytes elem):
     """data_prefix(pdb, key, version) + elem."""
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(key)
-    cdef Py_ssize_t m = PyBytes_GET_SIZE(elem)
+    return data_key_of(pdb, PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key), version,
+                       PyBytes_AS_STRING(elem), PyBytes_GET_SIZE(elem))
+
+
+cdef bytes data_key_of(int pdb, const char *key, Py_ssize_t n, uint64_t version,
+                       const char *elem, Py_ssize_t m):
     cdef bytes out = PyBytes_FromStringAndSize(NULL, 15 + n + m)
     cdef uint8_t *p = <uint8_t *>PyBytes_AS_STRING(out)
     p[0] = P_DATA
     _put_u16(p + 1, <uint16_t>pdb)
     _put_u32(p + 3, <uint32_t>n)
-    memcpy(p + 7, PyBytes_AS_STRING(key), n)
+    memcpy(p + 7, key, n)
     _put_u64(p + 7 + n, version)
-    memcpy(p + 15 + n, PyBytes_AS_STRING(elem), m)
+    memcpy(p + 15 + n, elem, m)
     return out
 
 
@@ -251,31 +255,11 @@ cdef class Meta:
         self.extra = extra
 
     cpdef bytes encode(self):
-        cdef bytes body
-        cdef Py_ssize_t hlen, blen, xlen
-        cdef bytes out
-        cdef uint8_t *p
-        cdef int b0 = (self.type & TYPE_MASK) | ((self.enc << ENC_SHIFT) & ENC_MASK)
-        hlen = 1
-        if self.expire_at:
-            b0 |= F_EXPIRE
-            hlen = 9
         if self.type == 1:
-            blen = PyBytes_GET_SIZE(self.value)
-            out = PyBytes_FromStringAndSize(NULL, hlen + blen)
-            p = <uint8_t *>PyBytes_AS_STRING(out)
-            memcpy(p + hlen, PyBytes_AS_STRING(self.value), blen)
-        else:
-            xlen = PyBytes_GET_SIZE(self.extra)
-            out = PyBytes_FromStringAndSize(NULL, hlen + 16 + xlen)
-            p = <uint8_t *>PyBytes_AS_STRING(out)
-            _put_u64(p + hlen, self.version)
-            _put_u64(p + hlen + 8, <uint64_t>self.count)
-            memcpy(p + hlen + 16, PyBytes_AS_STRING(self.extra), xlen)
-        p[0] = <uint8_t>b0
-        if self.expire_at:
-            _put_u64(p + 1, <uint64_t>self.expire_at)
-        return out
+            return string_meta_of(PyBytes_AS_STRING(self.value), PyBytes_GET_SIZE(self.value),
+                                  self.expire_at, self.enc)
+        return coll_meta_of(self.type, self.enc, self.expire_at, self.version, self.count,
+                            PyBytes_AS_STRING(self.extra), PyBytes_GET_SIZE(self.extra))
 
     cpdef Meta copy(self):
         cdef Meta m = Meta.__new__(Meta)
@@ -348,6 +332,22 @@ cdef bytes string_meta_of(const char *value, Py_ssize_t n, int64_t expire_at, in
     if expire_at:
         _put_u64(p + 1, <uint64_t>expire_at)
     memcpy(p + hlen, value, n)
+    return out
+
+
+cdef bytes coll_meta_of(int type, int enc, int64_t expire_at, uint64_t version, int64_t count,
+                        const char *extra, Py_ssize_t xn):
+    """The meta record of a collection (type 2..6)."""
+    cdef Py_ssize_t hlen = 9 if expire_at else 1
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, hlen + 16 + xn)
+    cdef uint8_t *p = <uint8_t *>PyBytes_AS_STRING(out)
+    p[0] = <uint8_t>((type & TYPE_MASK) | ((enc << ENC_SHIFT) & ENC_MASK)
+                     | (F_EXPIRE if expire_at else 0))
+    if expire_at:
+        _put_u64(p + 1, <uint64_t>expire_at)
+    _put_u64(p + hlen, version)
+    _put_u64(p + hlen + 8, <uint64_t>count)
+    memcpy(p + hlen + 16, extra, xn)
     return out
 
 

@@ -33,6 +33,10 @@ cpdef bytes meta_key(int pdb, bytes key)
 cdef bytes meta_key_of(int pdb, const char *key, Py_ssize_t n)
 cdef bytes expire_key_of(int pdb, int64_t at, const char *key, Py_ssize_t n)
 cdef bytes string_meta_of(const char *value, Py_ssize_t n, int64_t expire_at, int enc)
+cdef bytes coll_meta_of(int type, int enc, int64_t expire_at, uint64_t version, int64_t count,
+                        const char *extra, Py_ssize_t xn)
+cdef bytes data_key_of(int pdb, const char *key, Py_ssize_t n, uint64_t version,
+                       const char *elem, Py_ssize_t m)
 cpdef bytes data_prefix(int pdb, bytes key, uint64_t version)
 cpdef bytes expire_key(int pdb, int64_t at, bytes key)
 cpdef Meta decode_meta(bytes raw)

@@ -44,13 +44,14 @@ _SENTINEL_REPLY = b"$12\r\nEND-OF-CHUNK\r\n"
 
 _CORE_NAMES = [
     b"get", b"set", b"setnx", b"setex", b"psetex", b"incr", b"decr", b"incrby", b"decrby",
-    b"mget", b"exists", b"strlen", b"type", b"ping",
+    b"mget", b"exists", b"strlen", b"type", b"ping", b"lpush", b"rpush", b"lpop", b"rpop",
+    b"llen", b"sadd", b"scard", b"sismember", b"hset", b"hget", b"hlen",
 ]  # fmt: skip
 # Commands beside them that change what the core sees (types, expiry, dbs, transactions).
 _OTHER_NAMES = [
-    b"del", b"expire", b"persist", b"append", b"getrange", b"hset", b"lpush", b"rpop",
-    b"sadd", b"zadd", b"select", b"multi", b"exec", b"discard", b"echo", b"dbsize",
-    b"rename", b"setrange", b"getdel", b"getex", b"watch", b"unwatch", b"mset",
+    b"del", b"expire", b"persist", b"append", b"getrange", b"zadd", b"select", b"multi",
+    b"exec", b"discard", b"echo", b"dbsize", b"rename", b"setrange", b"getdel", b"getex",
+    b"watch", b"unwatch", b"mset", b"lrange", b"smembers", b"hgetall", b"object",
 ]  # fmt: skip
 # (No TTL/PTTL: a TTL is rounded from the time of each server's own clock read, so two
 # servers may answer 1 apart; the differential suites check them with a tolerance.)
@@ -124,6 +125,10 @@ def _any_command(rng: random.Random) -> list[bytes]:
     argv = [_case(rng, name)]
     if name == b"select":
         return [argv[0], rng.choice([b"0", b"1", b"2", b"x"])]
+    if name == b"object":
+        return [argv[0], b"ENCODING", rng.choice(_KEYS)]
+    if name == b"lrange":
+        return [argv[0], rng.choice(_KEYS), b"0", b"-1"]
     if name in (b"expire", b"getex"):
         return [argv[0], rng.choice(_KEYS), *(rng.choice([[b"100"], [b"EX", b"100"], []]))]
     if name in (b"setex", b"psetex") and rng.random() < 0.9:
@@ -390,11 +395,24 @@ _TAKEN = [
     ([[b"SET", b"a", b"1"]], [b"PTTL", b"a"]),
     ([], [b"PING"]),
     ([], [b"PING", b"hello"]),
-    # handed straight to their handlers
     ([], [b"LPUSH", b"l", b"a", b"b"]),
+    ([[b"RPUSH", b"l", b"a"]], [b"RPUSH", b"l", b"b", b"c"]),
     ([[b"RPUSH", b"l", b"a"]], [b"RPOP", b"l"]),
+    ([[b"RPUSH", b"l", b"a", b"b"]], [b"LPOP", b"l"]),
+    ([], [b"LPOP", b"l"]),
+    ([[b"RPUSH", b"l", b"a", b"b"]], [b"LLEN", b"l"]),
     ([], [b"HSET", b"h", b"f", b"v"]),
+    ([[b"HSET", b"h", b"f", b"v"]], [b"HSET", b"h", b"f", b"w"]),
+    ([[b"HSET", b"h", b"f", b"v"]], [b"HGET", b"h", b"f"]),
+    ([[b"HSET", b"h", b"f", b"v"]], [b"HLEN", b"h"]),
     ([], [b"SADD", b"s", b"m"]),
+    ([[b"SADD", b"s", b"1"]], [b"SADD", b"s", b"1"]),
+    ([[b"SADD", b"s", b"1"]], [b"SISMEMBER", b"s", b"2"]),
+    ([[b"SADD", b"s", b"1"]], [b"SCARD", b"s"]),
+    ([[b"SADD", b"s", b"1"]], [b"TYPE", b"s"]),
+    # handed straight to their handlers
+    ([], [b"SADD", b"s", b"m", b"n"]),
+    ([[b"RPUSH", b"l", b"a", b"b"]], [b"RPOP", b"l", b"2"]),
     ([], [b"ZADD", b"z", b"1", b"m"]),
     ([[b"ZADD", b"z", b"1", b"m"]], [b"ZRANGE", b"z", b"0", b"-1", b"WITHSCORES"]),
     ([[b"SET", b"a", b"1"]], [b"DEL", b"a", b"b"]),

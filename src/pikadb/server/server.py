@@ -45,6 +45,14 @@ if TYPE_CHECKING:
     from pikadb.server.workers import WorkerRole
 
 
+# The encoding limits the command core's SADD/HSET apply (as the handlers' limits do).
+_CORE_LIMITS = {
+    "set-max-intset-entries": "max_intset",
+    "hash-max-listpack-entries": "hash_max_entries",
+    "hash-max-listpack-value": "hash_max_value",
+}
+
+
 def _repr_arg(a: bytes) -> str:
     """sdscatrepr: quote and escape an argument for MONITOR output."""
     out = ['"']
@@ -432,6 +440,9 @@ class Server:
             self, COMMANDS, encode_counters, counters_key, shorten_args, LATEST, direct
         )
         core.enabled = c.get_bool("command-core")
+        for name, attr in _CORE_LIMITS.items():
+            setattr(core, attr, c.get_int(name))
+            c.on_change(name, lambda v, attr=attr: setattr(core, attr, int(v)))
         c.on_change("command-core", lambda _v: setattr(core, "enabled", c.get_bool("command-core")))
         owned = (
             "" if w is None else f", worker {w.index} of {w.count} owns {len(self.engine.shards)}"
