@@ -80,6 +80,7 @@ cdef enum:
     C_HSET
     C_HGET
     C_HLEN
+    C_ZADD
     NCMDS
     C_DIRECT = 100   # a command handed straight to its handler (self.direct_cmd)
 
@@ -87,6 +88,7 @@ NAMES = (
     b"get", b"set", b"setnx", b"setex", b"psetex", b"incr", b"decr", b"incrby", b"decrby",
     b"mget", b"exists", b"strlen", b"type", b"ttl", b"pttl", b"ping", b"lpush", b"rpush",
     b"lpop", b"rpop", b"llen", b"sadd", b"scard", b"sismember", b"hset", b"hget", b"hlen",
+    b"zadd",
 )
 
 cdef struct Spec:
@@ -115,6 +117,7 @@ for _cid, _name, _lo, _hi in (
     (C_LPOP, b"lpop", 2, 2), (C_RPOP, b"rpop", 2, 2), (C_LLEN, b"llen", 2, 2),
     (C_SADD, b"sadd", 3, 3), (C_SCARD, b"scard", 2, 2), (C_SISMEMBER, b"sismember", 3, 3),
     (C_HSET, b"hset", 4, 4), (C_HGET, b"hget", 3, 3), (C_HLEN, b"hlen", 2, 2),
+    (C_ZADD, b"zadd", 4, 4),
 ):
     assert NAMES[_cid] == _name
     _spec(_cid, NAMES[_cid], _lo, _hi)
@@ -373,6 +376,21 @@ cdef inline void _put_u64(char *p, uint64_t v) noexcept:
         v >>= 8
 
 
+cdef inline uint64_t _score_bits(double x) noexcept:
+    cdef uint64_t u
+    memcpy(&u, &x, 8)
+    return u
+
+
+cdef inline uint64_t _score_order(double x) noexcept:
+    """zsets.encode_score: bits whose unsigned order is the numeric order (-0.0 as 0.0)."""
+    cdef uint64_t u
+    if x == 0.0:
+        return 1ULL << 63
+    u = _score_bits(x)
+    return u ^ 0xFFFFFFFFFFFFFFFFULL if u & (1ULL << 63) else u | (1ULL << 63)
+
+
 cdef class _Items:
     """What Shard.new_version() adds to a batch (the version floor), as commit items."""
     cdef list items
@@ -430,6 +448,8 @@ cdef class CommandCore:
     cdef public long long max_intset
     cdef public long long hash_max_entries
     cdef public long long hash_max_value
+    cdef public long long zset_max_entries
+    cdef public long long zset_max_value
 
     def __init__(self, server, commands, encode_counters, counters_key, shorten, latest,
                  direct=()):
@@ -464,6 +484,8 @@ cdef class CommandCore:
         self.max_intset = 512
         self.hash_max_entries = 512
         self.hash_max_value = 64
+        self.zset_max_entries = 128
+        self.zset_max_value = 64
         self.enabled = True
 
     cdef void _attach(self, engine) except *:
@@ -526,6 +548,12 @@ cdef class CommandCore:
             mark = self.out.n
             try:
                 done = self._execute(cid)
+                if not done and cid != C_DIRECT and self._direct_command() == C_DIRECT:
+                    # Not the native path's plain case (a float score, an expired key,
+                    # another type): the command's handler, when it is a direct one.
+                    self.out.n = mark
+                    cid = C_DIRECT
+                    done = self._direct()
             except Exception:
                 # A write refused (StorageFullError) changed nothing: the dispatcher runs
                 # the command again and answers it.
@@ -702,6 +730,8 @@ cdef class CommandCore:
             return self._sadd()
         if cid == C_HSET:
             return self._hset()
+        if cid == C_ZADD:
+            return self._zadd()
         if cid == C_LLEN:
             return self._count_of(T_LIST)
         if cid == C_SCARD:
@@ -1359,6 +1389,86 @@ cdef class CommandCore:
                                            extra, xn)))
         self._commit_key(cache, shard, mk, items, 1 if m.kind == K_ABSENT else 0, 0)
         self.out.raw(b":1\r\n" if added else b":0\r\n", 4)
+        return True
+
+    cdef bytes _zkey(self, uint64_t version, char tag, uint64_t order, bint with_order):
+        """A zset's "m" <member> or "s" <score order> <member> record key (member: args[3])."""
+        cdef Py_ssize_t n = self.args[3].n, off = 1
+        cdef char *b = <char *>PyMem_Malloc(9 + n)
+        if b == NULL:
+            raise MemoryError()
+        try:
+            b[0] = tag
+            if with_order:
+                _put_u64(b + 1, order)
+                off = 9
+            memcpy(b + off, self.args[3].p, n)
+            return self._elem_key(version, b, off + n)
+        finally:
+            PyMem_Free(b)
+
+    cdef bint _zadd(self) except -1:
+        """ZADD key score member, one pair with an integer score and no options
+        (storage/zsets.zadd; other scores are parsed by the dispatcher's strtod rules)."""
+        cdef CollMeta m
+        cdef uint64_t version
+        cdef long long iv
+        cdef double score, cur
+        cdef bint skiplist
+        cdef char sb[8]
+        cdef KeyCache cache = self._cache_of(1)
+        if cache is None or not self.writes_ok:
+            return False
+        if (not _str2ll(self.args[2].p, self.args[2].n, &iv)
+                or iv > 9007199254740992 or iv < -9007199254740992):
+            return False
+        score = <double>iv
+        mk = self._coll_read(cache, T_ZSET, &m, True)
+        if m.kind != K_LIVE and m.kind != K_ABSENT:
+            return False
+        shard = self.slot_shards[self._slot_index()]
+        items = []
+        if m.kind == K_ABSENT:
+            m.exp = 0
+            m.count = 0
+            version = self._new_version(shard, items)
+            skiplist = self.zset_max_entries == 0 or self.zset_max_value < self.args[3].n
+            mem_key = self._zkey(version, 109, 0, False)  # 'm'
+        else:
+            version = m.version
+            skiplist = m.xn >= 1 and m.extra[0] == 1  # zsets.SKIPLIST
+            mem_key = self._zkey(version, 109, 0, False)
+            raw = cache.get(mem_key)
+            if raw is not None:
+                if PyBytes_GET_SIZE(raw) != 8:
+                    return False
+                cur = <double>0.0
+                iv = <long long>_get_u64(<const uint8_t *>PyBytes_AS_STRING(raw))
+                memcpy(&cur, &iv, 8)
+                if score != cur:
+                    # updated: the score index moves (the score is an integer: not -0.0)
+                    _put_u64(sb, _score_bits(score))
+                    items.append((self._zkey(version, 115, _score_order(cur), True), None))
+                    items.append((mem_key, PyBytes_FromStringAndSize(sb, 8)))
+                    items.append((self._zkey(version, 115, _score_order(score), True), b""))
+                    items.append((mk, coll_meta_of(T_ZSET, 0, m.exp, version, m.count,
+                                                   b"\x01" if skiplist else b"",
+                                                   1 if skiplist else 0)))
+                    self._commit_key(cache, shard, mk, items, 0, 0)
+                else:
+                    self._touch(cache, mk)
+                self.out.raw(b":0\r\n", 4)
+                return True
+        if not skiplist and (m.count + 1 > self.zset_max_entries
+                             or self.args[3].n > self.zset_max_value):
+            skiplist = True
+        _put_u64(sb, _score_bits(score))
+        items.append((mem_key, PyBytes_FromStringAndSize(sb, 8)))
+        items.append((self._zkey(version, 115, _score_order(score), True), b""))
+        items.append((mk, coll_meta_of(T_ZSET, 0, m.exp, version, m.count + 1,
+                                       b"\x01" if skiplist else b"", 1 if skiplist else 0)))
+        self._commit_key(cache, shard, mk, items, 1 if m.kind == K_ABSENT else 0, 0)
+        self.out.raw(b":1\r\n", 4)
         return True
 
     cdef Py_ssize_t _slot_index(self):

@@ -45,13 +45,13 @@ _SENTINEL_REPLY = b"$12\r\nEND-OF-CHUNK\r\n"
 _CORE_NAMES = [
     b"get", b"set", b"setnx", b"setex", b"psetex", b"incr", b"decr", b"incrby", b"decrby",
     b"mget", b"exists", b"strlen", b"type", b"ping", b"lpush", b"rpush", b"lpop", b"rpop",
-    b"llen", b"sadd", b"scard", b"sismember", b"hset", b"hget", b"hlen",
+    b"llen", b"sadd", b"scard", b"sismember", b"hset", b"hget", b"hlen", b"zadd",
 ]  # fmt: skip
 # Commands beside them that change what the core sees (types, expiry, dbs, transactions).
 _OTHER_NAMES = [
-    b"del", b"expire", b"persist", b"append", b"getrange", b"zadd", b"select", b"multi",
+    b"del", b"expire", b"persist", b"append", b"getrange", b"zscore", b"select", b"multi",
     b"exec", b"discard", b"echo", b"dbsize", b"rename", b"setrange", b"getdel", b"getex",
-    b"watch", b"unwatch", b"mset", b"lrange", b"smembers", b"hgetall", b"object",
+    b"watch", b"unwatch", b"mset", b"lrange", b"smembers", b"hgetall", b"object", b"zrange",
 ]  # fmt: skip
 # (No TTL/PTTL: a TTL is rounded from the time of each server's own clock read, so two
 # servers may answer 1 apart; the differential suites check them with a tolerance.)
@@ -127,8 +127,14 @@ def _any_command(rng: random.Random) -> list[bytes]:
         return [argv[0], rng.choice([b"0", b"1", b"2", b"x"])]
     if name == b"object":
         return [argv[0], b"ENCODING", rng.choice(_KEYS)]
-    if name == b"lrange":
-        return [argv[0], rng.choice(_KEYS), b"0", b"-1"]
+    if name in (b"lrange", b"zrange"):
+        return [
+            argv[0],
+            rng.choice(_KEYS),
+            b"0",
+            b"-1",
+            *([b"WITHSCORES"] if name == b"zrange" else []),
+        ]
     if name in (b"expire", b"getex"):
         return [argv[0], rng.choice(_KEYS), *(rng.choice([[b"100"], [b"EX", b"100"], []]))]
     if name in (b"setex", b"psetex") and rng.random() < 0.9:
@@ -410,10 +416,13 @@ _TAKEN = [
     ([[b"SADD", b"s", b"1"]], [b"SISMEMBER", b"s", b"2"]),
     ([[b"SADD", b"s", b"1"]], [b"SCARD", b"s"]),
     ([[b"SADD", b"s", b"1"]], [b"TYPE", b"s"]),
+    ([], [b"ZADD", b"z", b"1", b"m"]),
+    ([[b"ZADD", b"z", b"1", b"m"]], [b"ZADD", b"z", b"-5", b"m"]),
+    ([[b"ZADD", b"z", b"1", b"m"]], [b"ZADD", b"z", b"1", b"m"]),
     # handed straight to their handlers
+    ([], [b"ZADD", b"z", b"1.5", b"m"]),
     ([], [b"SADD", b"s", b"m", b"n"]),
     ([[b"RPUSH", b"l", b"a", b"b"]], [b"RPOP", b"l", b"2"]),
-    ([], [b"ZADD", b"z", b"1", b"m"]),
     ([[b"ZADD", b"z", b"1", b"m"]], [b"ZRANGE", b"z", b"0", b"-1", b"WITHSCORES"]),
     ([[b"SET", b"a", b"1"]], [b"DEL", b"a", b"b"]),
     ([[b"SET", b"a", b"1"]], [b"EXPIRE", b"a", b"100"]),

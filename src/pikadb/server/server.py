@@ -45,11 +45,13 @@ if TYPE_CHECKING:
     from pikadb.server.workers import WorkerRole
 
 
-# The encoding limits the command core's SADD/HSET apply (as the handlers' limits do).
+# The encoding limits the command core's SADD/HSET/ZADD apply (as the handlers' limits do).
 _CORE_LIMITS = {
     "set-max-intset-entries": "max_intset",
     "hash-max-listpack-entries": "hash_max_entries",
     "hash-max-listpack-value": "hash_max_value",
+    "zset-max-listpack-entries": "zset_max_entries",
+    "zset-max-listpack-value": "zset_max_value",
 }
 
 
