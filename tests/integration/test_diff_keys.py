@@ -721,13 +721,15 @@ def test_object_idletime(diff):
             ["DEBUG", "SLEEP", "1.2"],
             ["GET", "b"],  # an access resets it
             (["OBJECT", "IDLETIME", "a"], ints_close(1)),
-            ["OBJECT", "IDLETIME", "b"],
+            (["OBJECT", "IDLETIME", "b"], ints_close(1)),
             ["TTL", "a"],  # TTL, TYPE, EXISTS and OBJECT do not count as access
             ["TYPE", "a"],
             ["EXISTS", "a"],
             (["OBJECT", "IDLETIME", "a"], ints_close(1)),
             ["TOUCH", "a"],
-            ["OBJECT", "IDLETIME", "a"],
+            # Redis's LRU clock is whole seconds refreshed by its cron: a read right after
+            # the access may already be one second later there.
+            (["OBJECT", "IDLETIME", "a"], ints_close(1)),
         ]
     )
 
