@@ -189,6 +189,29 @@ cdef inline bint _str2ll(const char *p, Py_ssize_t n, long long *out) noexcept:
     return True
 
 
+cdef inline bint _score_int(const char *p, Py_ssize_t n, long long *out) noexcept:
+    """A score strtod reads as an exact integer: an optional '-' and 1 to 15 digits
+    (leading zeros too: redis-benchmark's scores are zero-padded); not "-0" (-0.0)."""
+    cdef Py_ssize_t i = 0
+    cdef long long v = 0
+    cdef bint neg = n > 0 and p[0] == 45
+    if neg:
+        i = 1
+    if n - i < 1 or n - i > 15:
+        return False
+    while i < n:
+        if not (48 <= p[i] <= 57):
+            return False
+        v = v * 10 + (p[i] - 48)
+        i += 1
+    if neg:
+        if v == 0:
+            return False
+        v = -v
+    out[0] = v
+    return True
+
+
 cdef inline Py_ssize_t _header(const char *b, Py_ssize_t pos, Py_ssize_t end, char marker,
                                long long *value) noexcept:
     """A '<marker><number>\\r\\n' line at pos: the position after it, or -1 (not one)."""
@@ -1419,8 +1442,7 @@ cdef class CommandCore:
         cdef KeyCache cache = self._cache_of(1)
         if cache is None or not self.writes_ok:
             return False
-        if (not _str2ll(self.args[2].p, self.args[2].n, &iv)
-                or iv > 9007199254740992 or iv < -9007199254740992):
+        if not _score_int(self.args[2].p, self.args[2].n, &iv):
             return False
         score = <double>iv
         mk = self._coll_read(cache, T_ZSET, &m, True)

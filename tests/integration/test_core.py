@@ -59,7 +59,8 @@ _KEYS = [b"k", b"k2", b"{t}a", b"{t}b", b"n", b"", b"long-key-" + b"x" * 40]
 _NUMBERS = [
     b"0", b"1", b"-1", b"10", b"100", b"1000", b"-0", b"007", b"+5", b" 5", b"1.5", b"abc",
     b"9223372036854775807", b"9223372036854775808", b"-9223372036854775808",
-    b"-9223372036854775809", b"99999999999999999999", b"", b"4000000000",
+    b"-9223372036854775809", b"99999999999999999999", b"", b"4000000000", b"000000012345",
+    b"-007", b"999999999999999", b"9999999999999999",
 ]  # fmt: skip
 _OPTIONS = [b"NX", b"XX", b"GET", b"KEEPTTL", b"EX", b"PX", b"EXAT", b"PXAT", b"nx", b"get",
             b"ex", b"Ex", b"FOO"]  # fmt: skip
@@ -419,8 +420,10 @@ _TAKEN = [
     ([], [b"ZADD", b"z", b"1", b"m"]),
     ([[b"ZADD", b"z", b"1", b"m"]], [b"ZADD", b"z", b"-5", b"m"]),
     ([[b"ZADD", b"z", b"1", b"m"]], [b"ZADD", b"z", b"1", b"m"]),
+    ([], [b"ZADD", b"z", b"000000012345", b"element:000000054321"]),
     # handed straight to their handlers
     ([], [b"ZADD", b"z", b"1.5", b"m"]),
+    ([], [b"ZADD", b"z", b"-0", b"m"]),
     ([], [b"SADD", b"s", b"m", b"n"]),
     ([[b"RPUSH", b"l", b"a", b"b"]], [b"RPOP", b"l", b"2"]),
     ([[b"ZADD", b"z", b"1", b"m"]], [b"ZRANGE", b"z", b"0", b"-1", b"WITHSCORES"]),
