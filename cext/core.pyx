@@ -32,6 +32,7 @@ from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.string cimport memcpy
 from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
 
+from pikadb._binlog cimport BinlogTail
 from pikadb._keycache cimport CacheEntry, KeyCache
 from pikadb._keycodec cimport (coll_meta_of, data_key_of, expire_key_of, meta_key_of, slot_of,
                                string_meta_of)
@@ -532,10 +533,6 @@ cdef class CommandCore:
         cdef object syncmode = self.syncmode
         cdef long long lat_ms
         if not self.enabled or parser.state != 0 or parser.big != NULL or parser.error is not None:
-            return DONE
-        # Several workers: off until a stall it causes there is understood (a master
-        # loaded through one worker answered PING in 145 ms; see the issue note).
-        if server.router is not None:
             return DONE
         if (server.monitored or server.replica_of is not None or syncmode.pause_kind
                 or c.multi is not None or c.subscribed
@@ -1136,7 +1133,7 @@ cdef class CommandCore:
                 new[2] += new_at
         if new is not None:
             items.append((self.counters_key(pdb), self.encode_counters(new[0], new[1], new[2])))
-        shard.commit_items(items, (self.dbindex, self._argv()))
+        self._commit(shard, items)
         if new is not None:
             shard.counters[pdb] = new
         if old_at < 0:
@@ -1193,7 +1190,7 @@ cdef class CommandCore:
                 new[1] -= 1
                 new[2] -= exp
             items.append((self.counters_key(pdb), self.encode_counters(new[0], new[1], new[2])))
-        shard.commit_items(items, (self.dbindex, self._argv()))
+        self._commit(shard, items)
         if new is not None:
             shard.counters[pdb] = new
         access = self.access
@@ -1492,6 +1489,27 @@ cdef class CommandCore:
         self._commit_key(cache, shard, mk, items, 1 if m.kind == K_ABSENT else 0, 0)
         self.out.raw(b":1\r\n", 4)
         return True
+
+    cdef void _commit(self, object shard, list items) except *:
+        """Shard.commit_items: its common case (a group of this turn open) without Python
+        frames, the same steps in the same order (binlog record, group batch, cache)."""
+        cdef BinlogTail binlog
+        cdef KeyCache cache
+        cdef Py_ssize_t i
+        group = shard._group
+        if group is None or not shard.group_commit:
+            shard.commit_items(items, (self.dbindex, self._argv()))
+            return
+        binlog = shard.binlog
+        binlog.stage(self.dbindex, self._argv(), items)
+        for i in range(len(items)):
+            k, v = items[i]
+            if v is None:
+                group.delete(k)
+            else:
+                group.put(k, v)
+        cache = shard.cache
+        cache.stage(items)
 
     cdef Py_ssize_t _slot_index(self):
         if self.nshards == 1:

@@ -271,10 +271,10 @@ class Client(asyncio.Protocol):
                             if room < 0:
                                 more = True
                                 break
+                            if _perf() > deadline:
+                                more = True
+                                break
                             if again:
-                                if _perf() > deadline:
-                                    more = True
-                                    break
                                 continue
                     argv = parser.gets()
                     if argv is None:
@@ -293,6 +293,10 @@ class Client(asyncio.Protocol):
                         # The owners are behind: read on once half came back (fill()),
                         # instead of queueing the whole input for them.
                         self.throttled = self.awaiting = True
+                        break
+                    n += 1
+                    if not n & 31 and _perf() > deadline:
+                        more = True
                         break
                     continue
                 room -= len(reply)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import time
 import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -38,7 +39,8 @@ REQUEST, REPLY, GONE, NOTIFY = 0, 1, 2, 3
 
 ReplyHandler = Callable[[bytes | None], None]  # None: the peer went away, outcome unknown
 
-CONNECT_PATIENCE_S = 10.0  # how long requests wait for a restarting worker
+CONNECT_PATIENCE_S = 10.0
+PEER_SLICE_S = 0.005  # frames run per turn and link (as CLIENT_SLICE_S for a client)  # how long requests wait for a restarting worker
 
 
 def socket_name(coordinator_pid: int, port: int, index: int) -> str:
@@ -121,6 +123,7 @@ class PeerLink(asyncio.Protocol):
         self.out: list[bytes] = []
         self.proxies: dict[int, ProxyClient] = {}
         self.closed = False
+        self._sliced = False  # frames left for the next turn, reading paused
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -150,22 +153,47 @@ class PeerLink(asyncio.Protocol):
             self.transport.write(data)
 
     def data_received(self, data: bytes) -> None:
+        self.unpacker.feed(data)
+        self._run_frames()
+
+    def _run_frames(self) -> None:
+        """The frames that arrived, for up to PEER_SLICE_S: a read of 256 KB holds
+        thousands of requests; the rest waits for the next turn, after the other clients
+        (reading pauses meanwhile)."""
         hub = self.hub
         hub.server.begin_turn()
-        self.unpacker.feed(data)
-        for frame in self.unpacker:
-            kind = frame[0]
-            if kind == REQUEST:
-                self.request_frame(frame)
-            elif kind == REPLY:
-                hub.replied(frame[1], frame[2])
-            elif kind == GONE:
-                proxy = self.proxies.pop(frame[1], None)
-                if proxy is not None:
-                    proxy.closed = True
-                    hub.server.client_gone(proxy)
-            elif kind == NOTIFY:
-                hub.notified(frame[1], frame[2])
+        deadline = time.perf_counter() + PEER_SLICE_S
+        for n, frame in enumerate(self.unpacker, 1):
+            if not n & 63 and time.perf_counter() > deadline:
+                self._dispatch(frame)
+                if not self._sliced:
+                    self._sliced = True
+                    if self.transport is not None:
+                        self.transport.pause_reading()
+                asyncio.get_running_loop().call_soon(self._run_frames)
+                return
+            self._dispatch(frame)
+        if self._sliced:
+            self._sliced = False
+            if self.transport is not None and not self.closed:
+                self.transport.resume_reading()
+
+    def _dispatch(self, frame: list) -> None:
+        if self.closed:
+            return
+        hub = self.hub
+        kind = frame[0]
+        if kind == REQUEST:
+            self.request_frame(frame)
+        elif kind == REPLY:
+            hub.replied(frame[1], frame[2])
+        elif kind == GONE:
+            proxy = self.proxies.pop(frame[1], None)
+            if proxy is not None:
+                proxy.closed = True
+                hub.server.client_gone(proxy)
+        elif kind == NOTIFY:
+            hub.notified(frame[1], frame[2])
 
     def request_frame(self, frame: list) -> None:
         _, req_id, origin_id, db, proto, argvs, peer, quiet = frame

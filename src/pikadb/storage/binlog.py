@@ -28,15 +28,14 @@ import json
 import os
 import re
 import struct
-import time
 from collections.abc import Iterator
 
 from pikadb.binlog_codec import (
     BinlogError,
+    BinlogTail,
     BinlogTruncated,
     Record,
     decode_record,
-    encode_record,
     record_size,
     skip_records,
 )
@@ -132,7 +131,9 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[n:]
 
 
-class ShardBinlog:
+class ShardBinlog(BinlogTail):
+    """One shard's binlog (stage(): BinlogTail, in C)."""
+
     def __init__(
         self, path: str, *, segment_size: int = 64 << 20, sync: bool = False, name: str = ""
     ) -> None:
@@ -268,16 +269,6 @@ class ShardBinlog:
         self.offset = self.durable_offset = offset
 
     # ---- writing (Shard._write) ----
-
-    def stage(self, db: int, argv: list[bytes], ops: list) -> None:
-        """Encode the record of one command's ops with the next id; append() writes it."""
-        data = encode_record(
-            self.term, time.time_ns() // 1_000_000, self.last_id + 1, self.offset, db, argv, ops
-        )
-        self._pending_term = self.term
-        self._staged.append(data)
-        self.last_id += 1
-        self.offset += len(data)
 
     def stage_raw(self, record: Record, raw: bytes) -> None:
         """Stage a record received from a master, bytes unchanged."""
