@@ -35,16 +35,17 @@ class LoopStats:
         self.reset()
         # Set by the latency monitor: called with a turn's milliseconds.
         self.on_turn: Callable[[float], None] | None = None
-        self._samples = [(0, 0)] * _SAMPLES
-        self._sample_idx = 0
-        self._last = (0, 0, time.monotonic())
 
     def reset(self) -> None:
-        """CONFIG RESETSTAT."""
+        """CONFIG RESETSTAT: the instantaneous samples too (as Redis's resetServerStats;
+        kept, they would count from figures no longer there, and go negative)."""
         self.cycles = 0
         self.duration_sum_us = 0
         self.max_turn_ms = 0.0
         self.turns_over_100ms = 0
+        self._samples = [(0, 0)] * _SAMPLES
+        self._sample_idx = 0
+        self._last = (0, 0, time.monotonic())
 
     def record(self, seconds: float) -> None:
         self.cycles += 1
