@@ -92,6 +92,7 @@ class Announced:
 class Client(asyncio.Protocol):
     is_proxy = False  # server/peers.py: a client of another worker
     quiet = False  # a proxy running a piece of a split command: not accounted here
+    ready_queued = False  # fill() queued replies for the end of the turn (send_ready)
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -386,6 +387,14 @@ class Client(asyncio.Protocol):
             self.throttled = self.awaiting = False
             asyncio.get_running_loop().call_soon(self.resume)
         if self.pending_out is not None:  # else still in this read's batch (emit takes it)
+            # Sent at the end of the turn: the replies that come back in one turn leave in
+            # one write, not one each.
+            self.server.send_ready_soon(self)
+
+    def send_ready(self) -> None:
+        """What fill() left for the end of the turn (Server.end_turn)."""
+        self.ready_queued = False
+        if self.pending_out is not None:
             self._send_ready()
 
     def _send_ready(self) -> None:

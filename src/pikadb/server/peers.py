@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import msgpack
 
 from pikadb.log import log
+from pikadb.protocol import Parser, encode_command
 from pikadb.server.client import Client
 
 if TYPE_CHECKING:
@@ -40,7 +41,8 @@ REQUEST, REPLY, GONE, NOTIFY = 0, 1, 2, 3
 ReplyHandler = Callable[[bytes | None], None]  # None: the peer went away, outcome unknown
 
 CONNECT_PATIENCE_S = 10.0
-PEER_SLICE_S = 0.005  # frames run per turn and link (as CLIENT_SLICE_S for a client)  # how long requests wait for a restarting worker
+PEER_SLICE_S = 0.005
+CORE_FRAME_MAX = 1 << 16  # bigger forwarded commands go to the dispatcher  # frames run per turn and link (as CLIENT_SLICE_S for a client)  # how long requests wait for a restarting worker
 
 
 def socket_name(coordinator_pid: int, port: int, index: int) -> str:
@@ -124,6 +126,7 @@ class PeerLink(asyncio.Protocol):
         self.proxies: dict[int, ProxyClient] = {}
         self.closed = False
         self._sliced = False  # frames left for the next turn, reading paused
+        self.parser = Parser()  # forwarded commands framed again for the command core
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -215,8 +218,12 @@ class PeerLink(asyncio.Protocol):
         proxy.name = name or None
         proxy.req_id = req_id
         proxy.quiet = quiet
-        dispatch = server.dispatcher.call
         blocking = server.blocking
+        if len(argvs) == 1 and not quiet and self._run_in_core(proxy, argvs[0]):
+            if blocking.ready:
+                blocking.serve_ready()
+            return
+        dispatch = server.dispatcher.call
         reply = b""
         for i, argv in enumerate(argvs):
             # Several argvs: MULTI ... EXEC, whose MULTI was accounted where the client is.
@@ -227,6 +234,26 @@ class PeerLink(asyncio.Protocol):
         proxy.quiet = quiet
         if proxy.blocked is None and proxy.postponed is None and proxy.sliced is None:
             proxy.write(reply)
+
+
+    def _run_in_core(self, proxy: ProxyClient, argv: list[bytes]) -> bool:
+        """Run one forwarded command through the command core (cext/core.pyx), as the
+        client's own worker would have. -> False: the core left it to the dispatcher."""
+        core = self.hub.server.core
+        if core is None:
+            return False
+        frame = encode_command(argv)
+        if len(frame) > CORE_FRAME_MAX:
+            return False
+        parser = self.parser
+        parser.feed(frame)
+        out: list[bytes] = []
+        core.run(proxy, parser, out)
+        if not out:
+            parser.gets()  # declined: its frame goes, the dispatcher runs argv
+            return False
+        proxy.write(out[0])
+        return True
 
 
 class PeerHub:

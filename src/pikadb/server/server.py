@@ -130,6 +130,7 @@ class Server:
         self._stopping = False
         self._dbs: list[Database] = []
         self._deferred: list[tuple[Client, bytes]] = []
+        self._ready: list[Client] = []  # clients with replies back from other workers
         self._link_views: dict[MasterLink, Client] = {}  # link_opened
         self._apply_config()
         for name in (
@@ -191,8 +192,9 @@ class Server:
            again, so their records too leave before their replies);
         4. release the replies that waited: those held for this turn's writes, and in
            sync mode those whose acks arrived in the turn;
-        5. flush them to the clients' sockets (and close what asked to close after), and
-           the frames queued for the other workers (several workers), one write per link.
+        5. flush them to the clients' sockets (and close what asked to close after), the
+           replies that came back from other workers in the turn (one write per client),
+           and the frames queued for the other workers, one write per link.
         So an async replica has a write's record on its socket before the client has the
         reply, and a reply never acknowledges a write that is not in RocksDB."""
         engine = self.engine
@@ -213,6 +215,10 @@ class Server:
                 self.syncmode.on_ack()  # 4 (sync mode, WAIT)
             if self._deferred:
                 self._release_deferred(ok)  # 4, 5
+        if self._ready:
+            ready, self._ready = self._ready, []
+            for c in ready:
+                c.send_ready()  # 5: replies that came back from other workers
         hub = self.hub
         if hub is not None and hub.dirty:
             hub.flush()  # 5: what goes to the other workers (requests, replies), per link
@@ -239,6 +245,13 @@ class Server:
             self.latency.add_if_needed("eventloop", ms)
 
     # ---- replies held until the end of the turn (Client._write_now) ----
+
+    def send_ready_soon(self, c: Client) -> None:
+        """c has replies from other workers ready: the end of the turn writes them."""
+        if not c.ready_queued:
+            c.ready_queued = True
+            self._ready.append(c)
+            self.begin_turn()
 
     def defer_output(self, c: Client, data: bytes) -> None:
         c.deferred = True
