@@ -199,8 +199,10 @@ def test_sync_mode_no_acknowledged_write_lost_on_kill(pikad_factory):
                 return
             try:
                 c.set(f"w{i}", i)
-            except (redis.RedisError, OSError, ValueError):
-                return  # the master died under it (redis-py may see its socket closed)
+            except (redis.RedisError, OSError, ValueError, AttributeError):
+                # The master died under it (redis-py may see its socket closed, or its
+                # reader already dropped: AttributeError on the None buffer).
+                return
             acked[w].append(i)
 
     threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
