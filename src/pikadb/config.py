@@ -52,11 +52,11 @@ PIKADB_PARAMS: tuple[tuple[str, str, str, bool, dict], ...] = (
     ("sync-writes", "bool", "no", True, {}),
     # One RocksDB write (and fsync) per shard per event-loop turn instead of per command.
     ("group-commit", "bool", "yes", True, {}),
-    ("rocksdb-block-cache-size", "memory", "268435456", False, {}),
+    ("rocksdb-block-cache-size", "memory", "134217728", False, {}),
     ("rocksdb-write-buffer-size", "memory", "8388608", False, {}),
     # Bytes of records (metadata and small values) kept in memory in front of RocksDB, for
     # the whole server (workers share it out); 0: no cache (storage/shard.py).
-    ("key-cache-size", "memory", "33554432", True, {}),
+    ("key-cache-size", "memory", "67108864", True, {}),
     # RocksDB's own write-ahead log. "no": the binlog, written before RocksDB, is the only
     # redo log (one write and fsync per turn instead of two); storage/shard.py.
     ("rocksdb-wal", "bool", "no", False, {}),
