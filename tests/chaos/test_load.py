@@ -57,13 +57,15 @@ CHANNEL = "load:events"
 # Key spaces, one per type: no command ever meets a key of another type (so that any error
 # is a real one), and the data set stays bounded however long the run.
 STRINGS, OTHERS = 500, 100
-# Small RocksDB caches: the memtables and the block cache fill up to their size within the
-# warm-up instead of growing through the whole run (64 MB memtable and 256 MB cache by
-# default), so what grows after the warm-up is what pikad itself keeps.
+# Small caches: the memtables, the block cache and the key cache fill up to their size
+# within the warm-up instead of growing through the whole run (the key cache keeps the
+# records of every list index pushed and popped until its 64 MB), so what grows after the
+# warm-up is what pikad itself keeps.
 SERVER_CONFIG: dict[str, object] = {
     "enable_debug_command": "local",
     "rocksdb_write_buffer_size": "4mb",
     "rocksdb_block_cache_size": "8mb",
+    "key_cache_size": "4mb",
 }
 
 
