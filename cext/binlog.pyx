@@ -332,36 +332,78 @@ def skip_records(buf, Py_ssize_t pos, uint64_t after_id):
         PyBuffer_Release(&view)
 
 
+class BinlogGap(BinlogError):
+    """A record to append does not follow the last one (id or offset out of sequence)."""
+
+
+cdef Py_ssize_t _checked(object buf, const uint8_t *p, Py_ssize_t pos, Py_ssize_t size) except -1:
+    """The length of the whole, intact record at p[pos] (p holds size bytes): magic, length
+    and checksum checked."""
+    cdef Py_ssize_t have = size - pos
+    cdef uint32_t n
+    if pos < 0 or have < 0:
+        raise ValueError("position outside the buffer")
+    if have < _HDR:
+        raise BinlogTruncated(f"binlog record at {pos}: truncated header ({have} of {_HDR} bytes)")
+    if memcmp(p + pos, b"PKB1", 4) != 0:
+        raise BinlogCorrupt(f"binlog record at {pos}: bad magic {bytes(p[pos:pos + 4])!r}")
+    n = _get_u32(p + pos + 4)
+    if n < _FIXED:
+        raise BinlogCorrupt(f"binlog record at {pos}: impossible length {n}")
+    if have < <Py_ssize_t>n:
+        raise BinlogTruncated(f"binlog record at {pos}: truncated ({have} of {n} bytes)")
+    if _checksum(buf, p + pos + _HDR, pos + _HDR, n - _HDR) != _get_u32(p + pos + 8):
+        raise BinlogCorrupt(f"binlog record at {pos}: checksum mismatch")
+    return n
+
+
+cdef list _argv_of(const uint8_t *p, Py_ssize_t *q, Py_ssize_t end, Py_ssize_t pos):
+    cdef uint32_t i, nargs = _get_u32(p + pos + 46)
+    q[0] = pos + 50
+    return [_take(p, q, end, pos) for i in range(nargs)]
+
+
+cdef list _ops_of(const uint8_t *p, Py_ssize_t q, Py_ssize_t end, Py_ssize_t pos):
+    """The ops of the record at p[pos] (ending at end), which start at p[q]."""
+    cdef uint32_t i, nops
+    cdef uint8_t op
+    cdef bytes k
+    cdef list ops = []
+    if q + 4 > end:
+        raise BinlogCorrupt(f"binlog record at {pos}: op count runs past the record end")
+    nops = _get_u32(p + q)
+    q += 4
+    for i in range(nops):
+        if q >= end:
+            raise BinlogCorrupt(f"binlog record at {pos}: op runs past the record end")
+        op = p[q]
+        q += 1
+        k = _take(p, &q, end, pos)
+        if op == OP_PUT:
+            ops.append((k, _take(p, &q, end, pos)))
+        elif op == OP_DELETE:
+            ops.append((k, None))
+        elif op == OP_DELETE_RANGE:
+            ops.append((k, (_take(p, &q, end, pos),)))
+        else:
+            raise BinlogCorrupt(f"binlog record at {pos}: unknown op type {op}")
+    if q != end:
+        raise BinlogCorrupt(f"binlog record at {pos}: {end - q} stray bytes after the ops")
+    return ops
+
+
 def decode_record(buf, Py_ssize_t pos=0):
     """Decode the record at buf[pos] (bytes, bytearray, memoryview, mmap). -> (Record, end)."""
     cdef Py_buffer view
     cdef const uint8_t *p
-    cdef Py_ssize_t end, q, have
-    cdef uint32_t n, nargs, nops, i
-    cdef uint8_t op
-    cdef list argv, ops
-    cdef bytes k
+    cdef Py_ssize_t end, q
+    cdef uint32_t n
     cdef Record r
     PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
     try:
         p = <const uint8_t *>view.buf
-        have = view.len - pos
-        if pos < 0 or have < 0:
-            raise ValueError("position outside the buffer")
-        if have < _HDR:
-            raise BinlogTruncated(
-                f"binlog record at {pos}: truncated header ({have} of {_HDR} bytes)"
-            )
-        if memcmp(p + pos, b"PKB1", 4) != 0:
-            raise BinlogCorrupt(f"binlog record at {pos}: bad magic {bytes(p[pos:pos + 4])!r}")
-        n = _get_u32(p + pos + 4)
-        if n < _FIXED:
-            raise BinlogCorrupt(f"binlog record at {pos}: impossible length {n}")
-        if have < <Py_ssize_t>n:
-            raise BinlogTruncated(f"binlog record at {pos}: truncated ({have} of {n} bytes)")
+        n = _checked(buf, p, pos, view.len)
         end = pos + n
-        if _checksum(buf, p + pos + _HDR, pos + _HDR, n - _HDR) != _get_u32(p + pos + 8):
-            raise BinlogCorrupt(f"binlog record at {pos}: checksum mismatch")
         r = Record.__new__(Record)
         r.term = _get_u64(p + pos + 12)
         r.timestamp = _get_u64(p + pos + 20)
@@ -369,37 +411,19 @@ def decode_record(buf, Py_ssize_t pos=0):
         r.offset = _get_u64(p + pos + 36)
         r.db = _get_u16(p + pos + 44)
         r.size = n
-        nargs = _get_u32(p + pos + 46)
-        q = pos + 50
-        argv = []
-        for i in range(nargs):
-            argv.append(_take(p, &q, end, pos))
-        if q + 4 > end:
-            raise BinlogCorrupt(f"binlog record at {pos}: op count runs past the record end")
-        nops = _get_u32(p + q)
-        q += 4
-        ops = []
-        for i in range(nops):
-            if q >= end:
-                raise BinlogCorrupt(f"binlog record at {pos}: op runs past the record end")
-            op = p[q]
-            q += 1
-            k = _take(p, &q, end, pos)
-            if op == OP_PUT:
-                ops.append((k, _take(p, &q, end, pos)))
-            elif op == OP_DELETE:
-                ops.append((k, None))
-            elif op == OP_DELETE_RANGE:
-                ops.append((k, (_take(p, &q, end, pos),)))
-            else:
-                raise BinlogCorrupt(f"binlog record at {pos}: unknown op type {op}")
-        if q != end:
-            raise BinlogCorrupt(f"binlog record at {pos}: {end - q} stray bytes after the ops")
-        r.argv = argv
-        r.ops = ops
+        r.argv = _argv_of(p, &q, end, pos)
+        r.ops = _ops_of(p, q, end, pos)
         return r, end
     finally:
         PyBuffer_Release(&view)
+
+
+cdef inline void _skip(const uint8_t *p, Py_ssize_t *q, Py_ssize_t end, Py_ssize_t pos) except *:
+    """Step over a u32-length-prefixed field at p[q[0]]."""
+    cdef Py_ssize_t at = q[0]
+    if at + 4 > end or at + 4 + <Py_ssize_t>_get_u32(p + at) > end:
+        raise BinlogCorrupt(f"binlog record at {pos}: field runs past the record end")
+    q[0] = at + 4 + _get_u32(p + at)
 
 
 cdef class BinlogTail:
@@ -424,3 +448,66 @@ cdef class BinlogTail:
         self._staged.append(data)
         self.last_id += 1
         self.offset += PyBytes_GET_SIZE(data)
+
+    cpdef Py_ssize_t stage_received(self, bytes data, object batch, list ops,
+                                    list special) except -1:
+        """Stage the records of data (one or more back to back, as a master sent them),
+        bytes unchanged: each must be intact and follow the last staged one (BinlogGap
+        otherwise, BinlogCorrupt/BinlogTruncated for damaged bytes; the records before it
+        stay staged, their ops in batch). Each record's ops go into batch (a rocksdict
+        WriteBatch) and onto ops; range deletes and the ops of system and counter records
+        (keys starting 0x00 or 0x04, the in-memory state a replica refreshes) onto special
+        too. -> the number of records staged."""
+        cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(data)
+        cdef Py_ssize_t size = PyBytes_GET_SIZE(data), pos = 0, n, q, i, count = 0
+        cdef uint64_t rid, off, term = 0
+        cdef uint64_t last_id = self.last_id, offset = self.offset
+        cdef uint32_t j, nargs
+        cdef uint8_t first
+        cdef list rec_ops
+        put = batch.put
+        delete = batch.delete
+        delete_range = batch.delete_range
+        try:
+            while pos < size:
+                n = _checked(data, p, pos, size)
+                rid = _get_u64(p + pos + 28)
+                off = _get_u64(p + pos + 36)
+                if rid != last_id + 1 or off != offset:
+                    raise BinlogGap(
+                        f"binlog record id {rid} offset {off} does not follow id {last_id} "
+                        f"offset {offset}"
+                    )
+                nargs = _get_u32(p + pos + 46)
+                q = pos + 50
+                for j in range(nargs):
+                    _skip(p, &q, pos + n, pos)
+                rec_ops = _ops_of(p, q, pos + n, pos)
+                for i in range(PyList_GET_SIZE(rec_ops)):
+                    item = <object>PyList_GET_ITEM(rec_ops, i)
+                    k = <object>PyTuple_GET_ITEM(item, 0)
+                    v = <object>PyTuple_GET_ITEM(item, 1)
+                    if v is None:
+                        delete(k)
+                    elif type(v) is tuple:
+                        delete_range(k, <object>PyTuple_GET_ITEM(v, 0))
+                        special.append(item)
+                        continue
+                    else:
+                        put(k, v)
+                    first = (<const uint8_t *>PyBytes_AS_STRING(k))[0] if PyBytes_GET_SIZE(k) else 0
+                    if first == 0 or first == 4:
+                        special.append(item)
+                ops.extend(rec_ops)
+                term = _get_u64(p + pos + 12)
+                last_id = rid
+                offset += n
+                pos += n
+                count += 1
+        finally:
+            if count:
+                self._staged.append(data if pos == size else data[:pos])
+                self._pending_term = term
+                self.last_id = last_id
+                self.offset = offset
+        return count

@@ -11,6 +11,8 @@ cdef class BinlogTail:
     cdef public object _pending_term
 
     cpdef stage(self, int db, list argv, list ops)
+    cpdef Py_ssize_t stage_received(self, bytes data, object batch, list ops,
+                                    list special) except -1
 
 
 cpdef bytes encode_record(uint64_t term, uint64_t timestamp, uint64_t id, uint64_t offset,

@@ -33,6 +33,7 @@ cdef class KeyCache:
     cdef CacheEntry _store(self, object key, object value)
     cdef void _grew(self, Py_ssize_t size)
     cpdef written(self, items)
+    cpdef refreshed(self, list items)
     cpdef clear(self)
     cdef void _rotate(self)
     cpdef stage(self, list items)

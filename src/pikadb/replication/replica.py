@@ -3,7 +3,7 @@ server/roles.py).
 
 ReplicaSide keeps one link to the master alive: connect, handshake (AUTH, REPLCONF
 listening-port / ip-address / capa, then PIKASYNC with the last applied id of every
-shard), apply the streamed records (Shard.apply_records: the records' ops and the applied
+shard), apply the streamed records (Shard.apply_received: the records' ops and the applied
 position in one RocksDB batch, the same bytes into the local binlog), acknowledge them
 (REPLCONF ACK <shard> <id> <offset> after each read and every second), and reconnect with
 backoff (0.1 s doubling to 2 s) after any drop. The applied ids live in RocksDB with the
@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pikadb import errors
-from pikadb.binlog_codec import BinlogError, Record, decode_record
+from pikadb.binlog_codec import BinlogError
 from pikadb.errors import CommandError, StorageFullError
 from pikadb.log import log
 from pikadb.protocol import Parser, encode_command
@@ -43,8 +43,8 @@ _MAX_LINE = 64 << 10
 # Seconds of record applying per loop turn: past it the rest waits in the parser (reading
 # paused) so the replica keeps serving its clients under a heavy stream.
 APPLY_BUDGET = 0.01
-# Records applied in one write at most (per shard; a turn's run is usually smaller).
-APPLY_RUN = 4096
+# Record bytes applied in one write at most (a turn's run is usually smaller).
+APPLY_RUN = 1 << 20
 
 
 class LinkState(StrEnum):
@@ -474,7 +474,7 @@ class MasterLink(asyncio.Protocol):
         append, one RocksDB batch). -> whether frames are left (the deadline passed)."""
         mine = self._mine
         parser = self.parser
-        runs: dict[int, list[tuple[Record, bytes]]] = {}
+        runs: dict[int, list[bytes]] = {}
         queued = 0
         more = False
         while not self.closed:
@@ -491,28 +491,14 @@ class MasterLink(asyncio.Protocol):
             if (kind != b"rec" and kind != b"recs") or len(argv) != 3:
                 continue  # PING (keeps last_io fresh) or something newer: nothing to do
             index = int(argv[1])
-            data = argv[2]
             if index not in mine:
                 self._fail(f"the master sent a record of shard {index}, not asked for")
                 return False
             run = runs.get(index)
             if run is None:
                 run = runs[index] = []
-            try:
-                if kind == b"rec":
-                    run.append((decode_record(data, 0)[0], data))
-                    queued += 1
-                else:  # "recs": the shard's records of a master's turn, back to back
-                    pos, size = 0, len(data)
-                    while pos < size:
-                        rec, end = decode_record(data, pos)
-                        run.append((rec, data[pos:end]))
-                        pos = end
-                        queued += 1
-            except BinlogError as e:
-                self.side.full_sync_reason = f"history diverged: {e}"
-                self._fail(f"cannot apply a record of shard {index}: {e} (full sync needed)")
-                return False
+            run.append(argv[2])
+            queued += len(argv[2])
             if queued >= APPLY_RUN:
                 if not self._apply_runs(runs):
                     return False
@@ -521,11 +507,11 @@ class MasterLink(asyncio.Protocol):
             return False
         return more
 
-    def _apply_runs(self, runs: dict[int, list[tuple[Record, bytes]]]) -> bool:
+    def _apply_runs(self, runs: dict[int, list[bytes]]) -> bool:
         shards = self.server.engine.slot_shards
         for index, run in runs.items():
             try:
-                shards[index].apply_records(run)  # type: ignore[union-attr]
+                shards[index].apply_received(run)  # type: ignore[union-attr]
             except BinlogError as e:
                 # A gap or an offset mismatch: this replica's history is not the master's.
                 self.side.full_sync_reason = f"history diverged: {e}"

@@ -42,7 +42,9 @@ ReplyHandler = Callable[[bytes | None], None]  # None: the peer went away, outco
 
 CONNECT_PATIENCE_S = 10.0
 PEER_SLICE_S = 0.005
-CORE_FRAME_MAX = 1 << 16  # bigger forwarded commands go to the dispatcher  # frames run per turn and link (as CLIENT_SLICE_S for a client)  # how long requests wait for a restarting worker
+CORE_FRAME_MAX = (
+    1 << 16
+)  # bigger forwarded commands go to the dispatcher  # frames run per turn and link (as CLIENT_SLICE_S for a client)  # how long requests wait for a restarting worker
 
 
 def socket_name(coordinator_pid: int, port: int, index: int) -> str:
@@ -234,7 +236,6 @@ class PeerLink(asyncio.Protocol):
         proxy.quiet = quiet
         if proxy.blocked is None and proxy.postponed is None and proxy.sliced is None:
             proxy.write(reply)
-
 
     def _run_in_core(self, proxy: ProxyClient, argv: list[bytes]) -> bool:
         """Run one forwarded command through the command core (cext/core.pyx), as the

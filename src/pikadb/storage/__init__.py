@@ -4,7 +4,7 @@ Modules
     encoding   the on-disk layout, frozen (read its docstring before touching anything)
     engine     Engine: open/close a data dir, logical dbs, SWAPDB, FLUSHALL, INFO figures
     shard      Shard: one RocksDB instance, counters, Shard.commit() (the only write path),
-               Shard.apply_records() (a master's records, on a replica)
+               Shard.apply_received() (a master's records, on a replica)
     ops        Ops: one command's writes to one shard
     binlog     the shard's redo log: segments, reader, retention, the turn's fresh records
     replicated the in-memory state a master's records change (counters, floors, watches)

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 
 from pikadb.binlog_codec import (
     BinlogError,
+    BinlogGap,
     BinlogTail,
     BinlogTruncated,
     Record,
@@ -80,10 +81,6 @@ class Fresh:
     @property
     def last_id(self) -> int:
         return self.after_id + len(self.records)
-
-
-class BinlogGap(BinlogError):
-    """A record to append does not follow the last one (id or offset out of sequence)."""
 
 
 def encode_state(term: int, last_id: int, offset: int) -> bytes:
@@ -269,18 +266,6 @@ class ShardBinlog(BinlogTail):
         self.offset = self.durable_offset = offset
 
     # ---- writing (Shard._write) ----
-
-    def stage_raw(self, record: Record, raw: bytes) -> None:
-        """Stage a record received from a master, bytes unchanged."""
-        if record.id != self.last_id + 1 or record.offset != self.offset:
-            raise BinlogGap(
-                f"binlog {self.name}: record id {record.id} offset {record.offset} does not "
-                f"follow id {self.last_id} offset {self.offset}"
-            )
-        self._pending_term = record.term
-        self._staged.append(raw)
-        self.last_id += 1
-        self.offset += len(raw)
 
     @property
     def staged(self) -> bool:

@@ -10,7 +10,7 @@ ops plus the command's tag for people and tools). _write appends the records to 
 binlog file BEFORE the RocksDB write, which also stores the binlog position (system record
 SYS_BINLOG), so the binlog is a redo log: on open, records after the stored position are
 re-applied before anything reads the shard; a refused RocksDB write cuts its records off the
-binlog again. Replicas write received records with apply_records().
+binlog again. Replicas write received records with apply_received().
 
 Group commit (engine option, on in the server): a command's batch is an Ops list; in group
 mode commit() appends it to the shard's group batch and stages it in the key cache, which
@@ -311,38 +311,36 @@ class Shard:
         return applied_id
 
     def apply_records(self, records: list[tuple[Record, bytes | None]]) -> None:
-        """Write records received from a master, in id order: their ops and the binlog
-        position in one batch, their bytes (unchanged: same id, term and offset) to the
-        local binlog; then refresh what the ops changed under the in-memory state. A record
-        that does not follow the last one raises BinlogGap once those before it are
-        written."""
+        """apply_received() of decoded records (raw None: encoded again, same bytes)."""
+        self.apply_received(
+            [
+                raw
+                if raw is not None
+                else encode_record(r.term, r.timestamp, r.id, r.offset, r.db, r.argv, r.ops)
+                for r, raw in records
+            ]
+        )
+
+    def apply_received(self, payloads: list[bytes]) -> None:
+        """Write records received from a master (each payload one or more records back to
+        back), in id order: their ops and the binlog position in one batch, their bytes
+        (unchanged: same id, term and offset) to the local binlog; then refresh what the
+        ops changed under the in-memory state. A record that does not follow the last one
+        raises BinlogGap (a damaged one BinlogCorrupt) once those before it are written."""
         if self._group is not None:
             self.flush_group()
         binlog = self.binlog
         batch = WriteBatch(raw_mode=True)
-        staged: list[Record] = []
+        ops: list = []
+        special: list = []
         try:
-            for record, raw in records:
-                if raw is None:
-                    raw = encode_record(
-                        record.term,
-                        record.timestamp,
-                        record.id,
-                        record.offset,
-                        record.db,
-                        record.argv,
-                        record.ops,
-                    )
-                binlog.stage_raw(record, raw)
-                add_ops(batch, record.ops)
-                staged.append(record)
+            for data in payloads:
+                binlog.stage_received(data, batch, ops, special)
         finally:
-            if staged:
+            if binlog.staged:
                 self._write(batch)
-                cache = self.cache
-                for record in staged:
-                    cache.written(record.ops)
-                    refresh_after_apply(self, record.ops)
+                self.cache.refreshed(ops)
+                refresh_after_apply(self, special, ops)
 
     def adopt_version_floor(self, floor: int) -> None:
         """A master's version floor: versions this shard hands out if it is promoted must
