@@ -43,6 +43,8 @@ setup(
     ext_modules=cythonize(
         extensions,
         language_level=3,
+        # cext/pikadb/*.pxd cimport each other as pikadb._name: search from cext/.
+        include_path=["cext"],
         annotate=os.environ.get("PIKADB_CYTHON_ANNOTATE") == "1",
         compiler_directives={
             "boundscheck": False,

@@ -34,6 +34,8 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memcmp
 from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
 
+from pikadb._keycache cimport KeyCache
+
 
 # zlib's CRC-32 (polynomial 0xEDB88320), computed here with slicing-by-8 so the build needs
 # no zlib headers: a fresh machine with only gcc and Python's headers can pip install.
@@ -448,6 +450,23 @@ cdef class BinlogTail:
         self._staged.append(data)
         self.last_id += 1
         self.offset += PyBytes_GET_SIZE(data)
+
+    cpdef stage_group(self, int db, list argv, list ops, object group, KeyCache cache):
+        """One command's ops joining the shard's pending group: its record staged, its ops
+        into group (a rocksdict WriteBatch) and staged in cache (Shard.commit_items, and the
+        command core straight from C)."""
+        cdef Py_ssize_t i
+        self.stage(db, argv, ops)
+        put = group.put
+        delete = group.delete
+        for i in range(PyList_GET_SIZE(ops)):
+            item = <object>PyList_GET_ITEM(ops, i)
+            v = <object>PyTuple_GET_ITEM(item, 1)
+            if v is None:
+                delete(<object>PyTuple_GET_ITEM(item, 0))
+            else:
+                put(<object>PyTuple_GET_ITEM(item, 0), v)
+        cache.stage(ops)
 
     cpdef Py_ssize_t stage_received(self, bytes data, object batch, list ops,
                                     list special) except -1:

@@ -1159,6 +1159,26 @@ cdef class CommandCore:
         m.kind = _classify_coll(self._read(cache, mk, not write), self.now, want, m)
         return mk
 
+    cdef object _coll_write(self, KeyCache cache, object shard, int want, CollMeta *m,
+                            list items, uint64_t *version):
+        """The opening of a write to collection args[1] of type want: its meta (m) and the
+        version the write uses, a new incarnation's for an absent key (m's fields zeroed;
+        a raised version floor record joins items). -> the meta key, or None when the
+        dispatcher's path must run it (another type, an expired key to reclaim)."""
+        mk = self._coll_read(cache, want, m, True)
+        if m.kind == K_LIVE:
+            version[0] = m.version
+        elif m.kind == K_ABSENT:
+            m.enc = 0
+            m.exp = 0
+            m.count = 0
+            m.extra = b""
+            m.xn = 0
+            version[0] = self._new_version(shard, items)
+        else:
+            return None
+        return mk
+
     cdef bytes _elem_key(self, uint64_t version, const char *e, Py_ssize_t en):
         return data_key_of(self.pdb, self.args[1].p, self.args[1].n, version, e, en)
 
@@ -1256,21 +1276,13 @@ cdef class CommandCore:
         cdef KeyCache cache = self._cache_of(1)
         if cache is None or not self.writes_ok:
             return False
-        mk = self._coll_read(cache, T_LIST, &m, True)
-        if m.kind != K_LIVE and m.kind != K_ABSENT:
-            return False
         shard = self.slot_shards[self._slot_index()]
         items = []
-        if m.kind == K_ABSENT:
-            m.enc = 0
-            m.exp = 0
-            version = self._new_version(shard, items)
-            head = LIST_MID
-            count = 0
-        else:
-            version = m.version
-            head = _get_u64(<const uint8_t *>m.extra) if m.xn >= 8 else LIST_MID
-            count = m.count
+        mk = self._coll_write(cache, shard, T_LIST, &m, items, &version)
+        if mk is None:
+            return False
+        head = _get_u64(<const uint8_t *>m.extra) if m.xn >= 8 else LIST_MID
+        count = m.count
         at = head + <uint64_t>count
         for i in range(2, self.nargs):
             if left:
@@ -1333,22 +1345,13 @@ cdef class CommandCore:
         cdef KeyCache cache = self._cache_of(1)
         if cache is None or not self.writes_ok:
             return False
-        mk = self._coll_read(cache, T_SET, &m, True)
-        if m.kind != K_LIVE and m.kind != K_ABSENT:
-            return False
         shard = self.slot_shards[self._slot_index()]
         items = []
-        if m.kind == K_ABSENT:
-            m.enc = 0
-            m.exp = 0
-            m.count = 0
-            m.extra = b""
-            m.xn = 0
-            version = self._new_version(shard, items)
-            dk = self._elem_key(version, self.args[2].p, self.args[2].n)
-        else:
-            version = m.version
-            dk = self._elem_key(version, self.args[2].p, self.args[2].n)
+        mk = self._coll_write(cache, shard, T_SET, &m, items, &version)
+        if mk is None:
+            return False
+        dk = self._elem_key(version, self.args[2].p, self.args[2].n)
+        if m.kind == K_LIVE:
             if cache.get(dk) is not None:
                 self._touch(cache, mk)
                 self.out.raw(b":0\r\n", 4)
@@ -1376,24 +1379,13 @@ cdef class CommandCore:
         cdef KeyCache cache = self._cache_of(1)
         if cache is None or not self.writes_ok:
             return False
-        mk = self._coll_read(cache, T_HASH, &m, True)
-        if m.kind != K_LIVE and m.kind != K_ABSENT:
-            return False
         shard = self.slot_shards[self._slot_index()]
         items = []
-        if m.kind == K_ABSENT:
-            m.enc = 0
-            m.exp = 0
-            m.count = 0
-            m.extra = b""
-            m.xn = 0
-            version = self._new_version(shard, items)
-            dk = self._elem_key(version, self.args[2].p, self.args[2].n)
-            added = True
-        else:
-            version = m.version
-            dk = self._elem_key(version, self.args[2].p, self.args[2].n)
-            added = cache.get(dk) is None
+        mk = self._coll_write(cache, shard, T_HASH, &m, items, &version)
+        if mk is None:
+            return False
+        dk = self._elem_key(version, self.args[2].p, self.args[2].n)
+        added = m.kind == K_ABSENT or cache.get(dk) is None
         extra = m.extra
         xn = m.xn
         converted = xn == 1 and extra[0] == 1  # hashes.CONVERTED
@@ -1442,21 +1434,16 @@ cdef class CommandCore:
         if not _score_int(self.args[2].p, self.args[2].n, &iv):
             return False
         score = <double>iv
-        mk = self._coll_read(cache, T_ZSET, &m, True)
-        if m.kind != K_LIVE and m.kind != K_ABSENT:
-            return False
         shard = self.slot_shards[self._slot_index()]
         items = []
+        mk = self._coll_write(cache, shard, T_ZSET, &m, items, &version)
+        if mk is None:
+            return False
+        mem_key = self._zkey(version, 109, 0, False)  # 'm'
         if m.kind == K_ABSENT:
-            m.exp = 0
-            m.count = 0
-            version = self._new_version(shard, items)
             skiplist = self.zset_max_entries == 0 or self.zset_max_value < self.args[3].n
-            mem_key = self._zkey(version, 109, 0, False)  # 'm'
         else:
-            version = m.version
             skiplist = m.xn >= 1 and m.extra[0] == 1  # zsets.SKIPLIST
-            mem_key = self._zkey(version, 109, 0, False)
             raw = cache.get(mem_key)
             if raw is not None:
                 if PyBytes_GET_SIZE(raw) != 8:
@@ -1492,24 +1479,14 @@ cdef class CommandCore:
 
     cdef void _commit(self, object shard, list items) except *:
         """Shard.commit_items: its common case (a group of this turn open) without Python
-        frames, the same steps in the same order (binlog record, group batch, cache)."""
+        frames (BinlogTail.stage_group, which commit_items runs too)."""
         cdef BinlogTail binlog
-        cdef KeyCache cache
-        cdef Py_ssize_t i
         group = shard._group
         if group is None or not shard.group_commit:
             shard.commit_items(items, (self.dbindex, self._argv()))
             return
         binlog = shard.binlog
-        binlog.stage(self.dbindex, self._argv(), items)
-        for i in range(len(items)):
-            k, v = items[i]
-            if v is None:
-                group.delete(k)
-            else:
-                group.put(k, v)
-        cache = shard.cache
-        cache.stage(items)
+        binlog.stage_group(self.dbindex, self._argv(), items, group, <KeyCache>shard.cache)
 
     cdef Py_ssize_t _slot_index(self):
         if self.nshards == 1:

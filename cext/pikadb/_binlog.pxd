@@ -2,6 +2,8 @@
 
 from libc.stdint cimport uint64_t
 
+from pikadb._keycache cimport KeyCache
+
 
 cdef class BinlogTail:
     cdef public object term
@@ -11,6 +13,7 @@ cdef class BinlogTail:
     cdef public object _pending_term
 
     cpdef stage(self, int db, list argv, list ops)
+    cpdef stage_group(self, int db, list argv, list ops, object group, KeyCache cache)
     cpdef Py_ssize_t stage_received(self, bytes data, object batch, list ops,
                                     list special) except -1
 

@@ -63,6 +63,9 @@ class BinlogTail:
     last_id: int
     offset: int
     def stage(self, db: int, argv: list[bytes], ops: list[Op]) -> None: ...
+    def stage_group(
+        self, db: int, argv: list[bytes], ops: list[Op], group: object, cache: object
+    ) -> None: ...
     def stage_received(
         self, data: bytes, batch: object, ops: list[Op], special: list[Op]
     ) -> int: ...

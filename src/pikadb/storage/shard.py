@@ -232,13 +232,7 @@ class Shard:
             if group is None:
                 group = self._group = WriteBatch(raw_mode=True)
                 self.on_group_start(self)
-            self.binlog.stage(db, argv, items)
-            for k, v in items:
-                if v is None:
-                    group.delete(k)
-                else:
-                    group.put(k, v)
-            self.cache.stage(items)
+            self.binlog.stage_group(db, argv, items, group, self.cache)
             return
         if self._group is not None:
             self.flush_group()
