@@ -456,6 +456,14 @@ cdef class CommandCore:
     cdef bint signalled
     cdef public bint enabled
     cdef public unsigned long long calls_total  # commands the core ran (INFO stats)
+    # What run() needs of the server's state, read once per loop turn (sync()): between
+    # two syncs only the core's own commands ran, and they change none of it.
+    cdef bint stale
+    cdef bint server_ok       # no MONITOR, replica role or CLIENT PAUSE
+    cdef bint auth_needed     # requirepass is set
+    cdef long long slow_us
+    cdef long long lat_ms
+    cdef long long unaccounted  # commands run since the last sync (INFO's total)
     # Commands the core hands straight to their handlers, without the dispatcher's policy
     # chain (run() already checked what would refuse them): lower-case name ->
     # (Command, arity, first key, last key, key step, is write, is fast)
@@ -511,6 +519,39 @@ cdef class CommandCore:
         self.zset_max_entries = 128
         self.zset_max_value = 64
         self.enabled = True
+        self.stale = True
+
+    cpdef sync(self):
+        """The server's state may have changed (the end of a loop turn, a command about to
+        run through the dispatcher): the next run() reads it again; the commands run so far
+        go into INFO's figures (commandstats, total_commands_processed)."""
+        cdef int i
+        self.stale = True
+        if self.unaccounted:
+            self.stats.total_commands_processed += self.unaccounted
+            self.unaccounted = 0
+            for i in range(NCMDS):
+                if self.calls[i]:
+                    # (not kept between syncs: CONFIG RESETSTAT makes new ones)
+                    st = self.dispatcher.stats_for(self.commands[i])
+                    st.calls += self.calls[i]
+                    st.usec += self.usec[i]
+                    self.calls[i] = 0
+                    self.usec[i] = 0
+
+    cdef void _refresh(self) except *:
+        server = self.server
+        syncmode = self.syncmode
+        self.server_ok = not (server.monitored or server.replica_of is not None
+                              or syncmode.pause_kind)
+        engine = server.engine
+        if engine is not self.engine or engine.swaps != self.swaps:
+            self._attach(engine)
+        self.writes_ok = not (syncmode.quorum_check or (syncmode.sync and not syncmode.degraded))
+        self.auth_needed = bool(server.requirepass)
+        self.slow_us = server.slowlog_threshold_us
+        self.lat_ms = server.latency.threshold_ms
+        self.stale = False
 
     cdef void _attach(self, engine) except *:
         """The engine's shards (again after a full sync swapped them in)."""
@@ -526,29 +567,23 @@ cdef class CommandCore:
     def run(self, c, Parser parser, list out):
         """Run the commands at the head of parser's buffer that the core takes; their
         replies go to out as one bytes object. -> DONE or AGAIN."""
-        cdef long long t0, t1, dur_us, slow_us
+        cdef long long t0, t1, dur_us, slow_us, lat_ms
         cdef Py_ssize_t pos, start, count = 0, i, mark
         cdef int cid, r = DONE
-        cdef object server = self.server
-        cdef object syncmode = self.syncmode
-        cdef long long lat_ms
         if not self.enabled or parser.state != 0 or parser.big != NULL or parser.error is not None:
             return DONE
-        if (server.monitored or server.replica_of is not None or syncmode.pause_kind
-                or c.multi is not None or c.subscribed
-                or (not c._authenticated and server.requirepass)):
+        if self.stale:
+            self._refresh()
+        if (not self.server_ok or c.multi is not None or c.subscribed
+                or (self.auth_needed and not c._authenticated)):
             return DONE
-        engine = server.engine
-        if engine is not self.engine or engine.swaps != self.swaps:
-            self._attach(engine)
-        self.writes_ok = not (syncmode.quorum_check or (syncmode.sync and not syncmode.degraded))
         self.c = c
         self.proto = c.proto
         self.dbindex = c.dbindex
         self.pdb = c.db.pdb
         self.signalled = False
-        slow_us = server.slowlog_threshold_us
-        lat_ms = server.latency.threshold_ms
+        slow_us = self.slow_us
+        lat_ms = self.lat_ms
         pos = parser.pos
         t0 = _clock_ns()
         while count < MAX_RUN:
@@ -598,7 +633,7 @@ cdef class CommandCore:
             if dur_us >= slow_us >= 0:
                 self._slowlog(dur_us)
             if lat_ms and dur_us >= lat_ms * 1000:
-                server.latency.add(
+                self.server.latency.add(
                     "fast-command" if cid != C_DIRECT or self.direct_spec[6] else "command",
                     dur_us // 1000)
             if self.signalled:
@@ -611,7 +646,8 @@ cdef class CommandCore:
             PyList_Append(out, self.out.take())
             c.cmd = self.last_cmd
             c.now = self.now
-            self._account(count)
+            self.calls_total += count
+            self.unaccounted += count
         self.c = None
         return r
 
@@ -621,19 +657,6 @@ cdef class CommandCore:
                 for i in range(self.nargs)]
         self.server.slowlog.add(argv, dur_us, c.peer.encode(), c.name or b"",
                                 self.server.slowlog_max_len)
-
-    cdef void _account(self, Py_ssize_t count):
-        cdef int i
-        self.stats.total_commands_processed += count
-        self.calls_total += count
-        for i in range(NCMDS):
-            if self.calls[i]:
-                # (not kept between runs: CONFIG RESETSTAT makes new ones)
-                st = self.dispatcher.stats_for(self.commands[i])
-                st.calls += self.calls[i]
-                st.usec += self.usec[i]
-                self.calls[i] = 0
-                self.usec[i] = 0
 
     # ---- framing ----
 

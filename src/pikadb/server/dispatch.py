@@ -94,6 +94,11 @@ class Dispatcher:
     def call(self, c: Client, argv: list[bytes]) -> bytes:
         """Run one command for client c; return the encoded reply."""
         server = self.server
+        core = server.core
+        if core is not None:
+            # The command may change what the core checks (CONFIG SET, MONITOR, CLIENT
+            # PAUSE, ...), or read the figures of the commands it ran (INFO).
+            core.sync()
         cmd = lookup(argv)
         c.cmd = cmd  # CLIENT LIST's cmd= (Redis lastcmd): what was asked, queued or refused
         if cmd is None:

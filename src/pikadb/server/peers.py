@@ -408,6 +408,9 @@ class PeerHub:
     def notified(self, kind: str, payload: object) -> None:
         handler = self.notify_handlers.get(kind)
         if handler is not None:
+            core = self.server.core
+            if core is not None:
+                core.sync()  # a notice may change what the core checks (CONFIG SET)
             try:
                 handler(payload)
             except Exception:  # a bug here must not cut the link (and its requests)

@@ -222,6 +222,8 @@ class Server:
         hub = self.hub
         if hub is not None and hub.dirty:
             hub.flush()  # 5: what goes to the other workers (requests, replies), per link
+        if self.core is not None:
+            self.core.sync()  # timers and closed connections may change its state
         start, self._turn_start = self._turn_start, 0.0
         self.loopstats.record(time.perf_counter() - start)
 
