@@ -25,12 +25,13 @@ hot paths and go through Shard.commit_items, the write path every writer shares.
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
-from cpython.list cimport PyList_Append
+from cpython.list cimport PyList_Append, PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject
+from cpython.tuple cimport PyTuple_GET_ITEM
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.string cimport memcpy
-from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC, CLOCK_REALTIME
 
 from pikadb._binlog cimport BinlogTail
 from pikadb._keycache cimport CacheEntry, KeyCache
@@ -124,6 +125,10 @@ for _cid, _name, _lo, _hi in (
     _spec(_cid, NAMES[_cid], _lo, _hi)
 
 # What run() returns.
+cdef enum:
+    R_DONE = 0
+    R_AGAIN = 1
+
 DONE = 0      # nothing more here: the next command (if any) is the dispatcher's
 AGAIN = 1     # stopped at MAX_RUN, or a write signalled a watched key: call run() again after
               # the client loop's checks
@@ -231,6 +236,13 @@ cdef inline uint64_t _get_u64(const uint8_t *p) noexcept:
     return ((<uint64_t>p[0] << 56) | (<uint64_t>p[1] << 48) | (<uint64_t>p[2] << 40)
             | (<uint64_t>p[3] << 32) | (<uint64_t>p[4] << 24) | (<uint64_t>p[5] << 16)
             | (<uint64_t>p[6] << 8) | <uint64_t>p[7])
+
+
+cdef inline double _monotonic() noexcept:
+    """time.monotonic()."""
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return <double>ts.tv_sec + <double>ts.tv_nsec * 1e-9
 
 
 cdef inline long long _clock_ns() noexcept:
@@ -464,6 +476,12 @@ cdef class CommandCore:
     cdef long long slow_us
     cdef long long lat_ms
     cdef long long unaccounted  # commands run since the last sync (INFO's total)
+    # serve()'s reads and writes since the last sync (INFO's total_* figures)
+    cdef public object client_type  # server.client.Client (release() writes its replies)
+    cdef long long reads
+    cdef long long net_in
+    cdef long long writes
+    cdef long long net_out
     # Commands the core hands straight to their handlers, without the dispatcher's policy
     # chain (run() already checked what would refuse them): lower-case name ->
     # (Command, arity, first key, last key, key step, is write, is fast)
@@ -527,6 +545,13 @@ cdef class CommandCore:
         go into INFO's figures (commandstats, total_commands_processed)."""
         cdef int i
         self.stale = True
+        if self.reads or self.writes:
+            stats = self.stats
+            stats.total_reads_processed += self.reads
+            stats.total_net_input_bytes += self.net_in
+            stats.total_writes_processed += self.writes
+            stats.total_net_output_bytes += self.net_out
+            self.reads = self.net_in = self.writes = self.net_out = 0
         if self.unaccounted:
             self.stats.total_commands_processed += self.unaccounted
             self.unaccounted = 0
@@ -567,16 +592,96 @@ cdef class CommandCore:
     def run(self, c, Parser parser, list out):
         """Run the commands at the head of parser's buffer that the core takes; their
         replies go to out as one bytes object. -> DONE or AGAIN."""
+        return self._run(c, parser, out)
+
+    def serve(self, c, Parser parser, bytes data):
+        """Client.data_received's common case without a Python frame: a read from a client
+        in no special state (blocked, paused, waiting for other workers, with input or
+        output held back) whose commands the core runs entirely. -> None: served, the
+        replies written (or held for the end of the turn, as Client.write does); False:
+        nothing done, the general path serves the read; a list: data fed and counted, the
+        replies of the commands run in it, and the general path goes on from the command
+        the core stopped at."""
+        cdef list out
+        cdef int r
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
+        if (n == 0 or not self.enabled or c.closed or c.close_after_reply
+                or c.blocked is not None or c.postponed is not None or c.sliced is not None
+                or c.awaiting or c.held_argv is not None or c.pending_out is not None
+                or c._backlog or c._paused):
+            return False
+        transport = c.transport
+        if transport is None:
+            return False
+        server = self.server
+        if not server._turn_start:
+            server.begin_turn()
+        self.reads += 1
+        self.net_in += n
+        c.last_interaction = _monotonic()
+        parser.feed(data)
+        out = []
+        c.out_batch = out
+        try:
+            r = self._run(c, parser, out)
+        finally:
+            c.out_batch = None
+        if self.blocking.ready:
+            self.blocking.serve_ready()
+        if (r != R_DONE or parser.end != 0 or parser.state != 0 or parser.big != NULL
+                or PyList_GET_SIZE(out) != 1):
+            return out
+        reply = <object>PyList_GET_ITEM(out, 0)
+        engine = self.engine
+        if engine.pending or engine.fresh:
+            # Writes of this turn are not in RocksDB, or not on their way to the replicas
+            # yet: the end of the turn sends this (Client._write_now).
+            c.deferred = True
+            server._deferred.append((c, reply))
+        else:
+            self.writes += 1
+            self.net_out += PyBytes_GET_SIZE(reply)
+            transport.write(reply)
+        return None
+
+    def release(self, list outputs):
+        """Server._release_deferred's sending: each (client, reply) held for the end of the
+        turn goes out in order (a plain Client's straight to its transport, as Client.send
+        does; anything else through its send()), then the clients that asked to close after
+        their output are closed."""
+        cdef Py_ssize_t i, n = PyList_GET_SIZE(outputs)
+        cdef tuple item
+        plain = self.client_type
+        for i in range(n):
+            (<object>PyTuple_GET_ITEM(<tuple>PyList_GET_ITEM(outputs, i), 0)).deferred = False
+        for i in range(n):
+            item = <tuple>PyList_GET_ITEM(outputs, i)
+            c = <object>PyTuple_GET_ITEM(item, 0)
+            reply = <object>PyTuple_GET_ITEM(item, 1)
+            if type(c) is plain:
+                transport = c.transport
+                if transport is not None and not c.closed:
+                    self.writes += 1
+                    self.net_out += PyBytes_GET_SIZE(reply)
+                    transport.write(reply)
+            else:
+                c.send(reply)
+        for i in range(n):
+            c = <object>PyTuple_GET_ITEM(<tuple>PyList_GET_ITEM(outputs, i), 0)
+            if c.close_after_flush:
+                c.close()
+
+    cdef int _run(self, c, Parser parser, list out) except -1:
         cdef long long t0, t1, dur_us, slow_us, lat_ms
         cdef Py_ssize_t pos, start, count = 0, i, mark
-        cdef int cid, r = DONE
+        cdef int cid, r = R_DONE
         if not self.enabled or parser.state != 0 or parser.big != NULL or parser.error is not None:
-            return DONE
+            return R_DONE
         if self.stale:
             self._refresh()
         if (not self.server_ok or c.multi is not None or c.subscribed
                 or (self.auth_needed and not c._authenticated)):
-            return DONE
+            return R_DONE
         self.c = c
         self.proto = c.proto
         self.dbindex = c.dbindex
@@ -637,10 +742,10 @@ cdef class CommandCore:
                     "fast-command" if cid != C_DIRECT or self.direct_spec[6] else "command",
                     dur_us // 1000)
             if self.signalled:
-                r = AGAIN
+                r = R_AGAIN
                 break
         else:
-            r = AGAIN
+            r = R_AGAIN
         if count:
             parser.consumed(pos)
             PyList_Append(out, self.out.take())

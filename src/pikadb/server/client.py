@@ -223,6 +223,21 @@ class Client(asyncio.Protocol):
             self.repl_link.catch_up()  # flow control: the binlog is read again once drained
 
     def data_received(self, data: bytes) -> None:
+        core = self.server.core
+        if core is not None:
+            # The common read (commands the core runs, a client in no special state) is
+            # served in C; else it hands over what it did, or nothing.
+            done = core.serve(self, self.parser, data)
+            if done is None:
+                return
+            if done is not False:
+                self._serve_input(b"", done)
+                return
+        self._serve_input(data, [])
+
+    def _serve_input(self, data: bytes, out: list[bytes]) -> None:
+        """Run the input (data, appended to what waits in the parser) after the replies in
+        out."""
         if self.closed or self.close_after_reply:
             return
         server = self.server
@@ -234,7 +249,6 @@ class Client(asyncio.Protocol):
             self.last_interaction = time.monotonic()
         parser = self.parser
         parser.feed(data)
-        out: list[bytes] = []
         self.out_batch = out
         dispatch = self._dispatch
         blocking = server.blocking

@@ -23,6 +23,7 @@ from pikadb.log import log
 from pikadb.replication.master import MasterSide
 from pikadb.replication.replica import ReplicaSide
 from pikadb.server.blocking import Blocking
+from pikadb.server.client import Client
 from pikadb.server.dispatch import Dispatcher, shorten_args
 from pikadb.server.latency import LatencyMonitor
 from pikadb.server.listen import listen_sockets
@@ -38,7 +39,6 @@ from pikadb.storage.engine import Database, Engine
 
 if TYPE_CHECKING:
     from pikadb.replication.replica import MasterLink
-    from pikadb.server.client import Client
     from pikadb.server.handoff import HandoffReceiver
     from pikadb.server.peers import PeerHub
     from pikadb.server.routing import Router
@@ -265,6 +265,9 @@ class Server:
 
     def _release_deferred(self, ok: bool) -> None:
         outputs, self._deferred = self._deferred, []
+        if ok and self.core is not None:
+            self.core.release(outputs)  # the loops below, in C
+            return
         for c, _ in outputs:
             c.deferred = False
         if not ok:
@@ -457,6 +460,7 @@ class Server:
             self, COMMANDS, encode_counters, counters_key, shorten_args, LATEST, direct
         )
         core.enabled = c.get_bool("command-core")
+        core.client_type = Client
         for name, attr in _CORE_LIMITS.items():
             setattr(core, attr, c.get_int(name))
             c.on_change(name, lambda v, attr=attr: setattr(core, attr, int(v)))
