@@ -1585,9 +1585,7 @@ cdef class CommandCore:
                     items.append((self._zkey(version, 115, _score_order(cur), True), None))
                     items.append((mem_key, PyBytes_FromStringAndSize(sb, 8)))
                     items.append((self._zkey(version, 115, _score_order(score), True), b""))
-                    items.append((mk, coll_meta_of(T_ZSET, 0, m.exp, version, m.count,
-                                                   b"\x01" if skiplist else b"",
-                                                   1 if skiplist else 0)))
+                    # (the meta stays as it is: same count, same encoding)
                     self._commit_key(cache, shard, mk, items, 0, 0)
                 else:
                     self._touch(cache, mk)
