@@ -40,6 +40,7 @@ from pikadb._keycodec cimport (coll_meta_of, data_key_of, expire_key_of, meta_ke
 from pikadb._resp cimport Parser
 
 DEF MAX_ARGS = 64          # longer commands (MSET of many keys) go to the dispatcher
+DEF READ_AHEAD = 64        # list elements a pop that misses the key cache reads at once
 DEF MAX_RUN = 1024         # commands per run() before the client loop looks at its budget
 DEF BINLOG_ARG_MAX = 128   # dispatch.BINLOG_ARG_MAX: longer arguments are shortened in records
 DEF T_STRING = 1
@@ -1430,7 +1431,8 @@ cdef class CommandCore:
     cdef bint _pop(self, bint left) except -1:
         """LPOP / RPOP key, one element (storage/lists.pop's hot path)."""
         cdef CollMeta m
-        cdef uint64_t head
+        cdef uint64_t head, at
+        cdef long long i
         cdef char hb[8]
         cdef KeyCache cache = self._cache_of(1)
         if cache is None or not self.writes_ok:
@@ -1442,7 +1444,14 @@ cdef class CommandCore:
         if m.kind != K_LIVE or m.count <= 0:
             return False
         head = _get_u64(<const uint8_t *>m.extra) if m.xn >= 8 else LIST_MID
-        ik = self._index_key(m.version, head if left else head + <uint64_t>(m.count - 1))
+        at = head if left else head + <uint64_t>(m.count - 1)
+        ik = self._index_key(m.version, at)
+        if not cache.has(ik):
+            # The list's next elements (in pop order) are read with this one.
+            ahead = [ik]
+            for i in range(1, min(m.count, READ_AHEAD)):
+                ahead.append(self._index_key(m.version, at + <uint64_t>i if left else at - <uint64_t>i))
+            cache.read_ahead(ahead)
         value = cache.get(ik)
         if value is None:
             return False  # not the list this meta describes: the dispatcher's path

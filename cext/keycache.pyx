@@ -164,6 +164,36 @@ cdef class KeyCache:
                         self._store(miss_keys[i], got[i])
         return out
 
+    cdef bint has(self, object key) noexcept:
+        """Whether a read of key would be answered from memory (the overlay or the cache)."""
+        if self.overlay is not None and PyDict_Contains(self.overlay, key) == 1:
+            return True
+        if self.budget == 0:
+            return False
+        return PyDict_Contains(self.cur, key) == 1 or PyDict_Contains(self.old, key) == 1
+
+    cpdef read_ahead(self, list keys):
+        """Records about to be read one after the other (a list's next elements): those not
+        in memory come from RocksDB in one multi-get and are kept (values only; an absent
+        record is not remembered). A pop of a list that outgrew the cache reads its
+        elements 64 at a time instead of one RocksDB lookup each."""
+        cdef Py_ssize_t i, n = PyList_GET_SIZE(keys)
+        cdef list miss = []
+        if self.budget == 0:
+            return
+        for i in range(n):
+            k = <object>PyList_GET_ITEM(keys, i)
+            if not self.has(k):
+                miss.append(k)
+        if not miss:
+            return
+        got = self.rget(miss)
+        self.misses += len(miss)
+        for i in range(len(miss)):
+            v = got[i]
+            if v is not None:
+                self._store(miss[i], v)
+
     # ---- what RocksDB now holds ----
 
     cdef inline Py_ssize_t _size(self, object key, object value):

@@ -28,6 +28,8 @@ cdef class KeyCache:
     cpdef bint touch(self, bytes key, long long now)
     cpdef long long atime(self, bytes key)
     cdef list _get_many(self, list keys)
+    cdef bint has(self, object key) noexcept
+    cpdef read_ahead(self, list keys)
     cdef Py_ssize_t _size(self, object key, object value)
     cdef void _keep(self, object key, CacheEntry e)
     cdef CacheEntry _store(self, object key, object value)
