@@ -428,6 +428,22 @@ cdef inline void _skip(const uint8_t *p, Py_ssize_t *q, Py_ssize_t end, Py_ssize
     q[0] = at + 4 + _get_u32(p + at)
 
 
+cpdef add_ops(object batch, list ops):
+    """ops (shard.Ops.items form) into batch, a rocksdict WriteBatch: put, delete,
+    delete_range. Every writer's batch is filled here (storage/ops.py re-exports it)."""
+    cdef Py_ssize_t i
+    for i in range(PyList_GET_SIZE(ops)):
+        item = <object>PyList_GET_ITEM(ops, i)
+        k = <object>PyTuple_GET_ITEM(item, 0)
+        v = <object>PyTuple_GET_ITEM(item, 1)
+        if v is None:
+            batch.delete(k)
+        elif type(v) is tuple:
+            batch.delete_range(k, <object>PyTuple_GET_ITEM(v, 0))
+        else:
+            batch.put(k, v)
+
+
 cdef class BinlogTail:
     """The staging end of a shard's binlog: storage/binlog.ShardBinlog derives from it, so
     stage(), which every write runs, costs no Python frame (the command core calls it
@@ -455,17 +471,8 @@ cdef class BinlogTail:
         """One command's ops joining the shard's pending group: its record staged, its ops
         into group (a rocksdict WriteBatch) and staged in cache (Shard.commit_items, and the
         command core straight from C)."""
-        cdef Py_ssize_t i
         self.stage(db, argv, ops)
-        put = group.put
-        delete = group.delete
-        for i in range(PyList_GET_SIZE(ops)):
-            item = <object>PyList_GET_ITEM(ops, i)
-            v = <object>PyTuple_GET_ITEM(item, 1)
-            if v is None:
-                delete(<object>PyTuple_GET_ITEM(item, 0))
-            else:
-                put(<object>PyTuple_GET_ITEM(item, 0), v)
+        add_ops(group, ops)
         cache.stage(ops)
 
     cpdef Py_ssize_t stage_received(self, bytes data, object batch, list ops,
@@ -484,9 +491,6 @@ cdef class BinlogTail:
         cdef uint32_t j, nargs
         cdef uint8_t first
         cdef list rec_ops
-        put = batch.put
-        delete = batch.delete
-        delete_range = batch.delete_range
         try:
             while pos < size:
                 n = _checked(data, p, pos, size)
@@ -502,18 +506,13 @@ cdef class BinlogTail:
                 for j in range(nargs):
                     _skip(p, &q, pos + n, pos)
                 rec_ops = _ops_of(p, q, pos + n, pos)
+                add_ops(batch, rec_ops)
                 for i in range(PyList_GET_SIZE(rec_ops)):
                     item = <object>PyList_GET_ITEM(rec_ops, i)
                     k = <object>PyTuple_GET_ITEM(item, 0)
-                    v = <object>PyTuple_GET_ITEM(item, 1)
-                    if v is None:
-                        delete(k)
-                    elif type(v) is tuple:
-                        delete_range(k, <object>PyTuple_GET_ITEM(v, 0))
-                        special.append(item)
+                    if type(<object>PyTuple_GET_ITEM(item, 1)) is tuple:
+                        special.append(item)  # a range delete
                         continue
-                    else:
-                        put(k, v)
                     first = (<const uint8_t *>PyBytes_AS_STRING(k))[0] if PyBytes_GET_SIZE(k) else 0
                     if first == 0 or first == 4:
                         special.append(item)

@@ -16,10 +16,10 @@ authenticated, MONITOR anywhere, CLIENT PAUSE, a replica role. Writes are left t
 dispatcher while sync replication or min-replicas-to-write need their bookkeeping.
 
 What the core keeps as the dispatcher does: INFO commandstats (per-command C counters, added
-to the dispatcher's figures once per run), total_commands_processed, SLOWLOG and the latency
-monitor (one clock read per command: the end of one command is the start of the next), the
-access times of OBJECT IDLETIME, WATCH and blocked clients (engine.on_modified), CLIENT
-LIST's cmd=, WAIT's position (c.woff). Writes build the same records as storage/strings.py's
+to the dispatcher's figures at every sync(): the end of a turn, a dispatched command),
+total_commands_processed, SLOWLOG and the latency monitor (one clock read per command: the
+end of one command is the start of the next), the access times of OBJECT IDLETIME, WATCH and
+blocked clients (engine.on_modified), CLIENT LIST's cmd=, WAIT's position (c.woff). Writes build the same records as storage/strings.py's
 hot paths and go through Shard.commit_items, the write path every writer shares.
 """
 

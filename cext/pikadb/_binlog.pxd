@@ -20,3 +20,6 @@ cdef class BinlogTail:
 
 cpdef bytes encode_record(uint64_t term, uint64_t timestamp, uint64_t id, uint64_t offset,
                           int db, list argv, list ops)
+
+
+cpdef add_ops(object batch, list ops)

@@ -36,6 +36,7 @@ cdef class KeyCache:
     cdef void _grew(self, Py_ssize_t size)
     cpdef written(self, items)
     cpdef refreshed(self, list items)
+    cdef void _written(self, list items, bint cached_only) except *
     cpdef clear(self)
     cdef void _rotate(self)
     cpdef stage(self, list items)

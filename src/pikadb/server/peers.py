@@ -41,10 +41,8 @@ REQUEST, REPLY, GONE, NOTIFY = 0, 1, 2, 3
 ReplyHandler = Callable[[bytes | None], None]  # None: the peer went away, outcome unknown
 
 CONNECT_PATIENCE_S = 10.0
-PEER_SLICE_S = 0.005
-CORE_FRAME_MAX = (
-    1 << 16
-)  # bigger forwarded commands go to the dispatcher  # frames run per turn and link (as CLIENT_SLICE_S for a client)  # how long requests wait for a restarting worker
+PEER_SLICE_S = 0.005  # frames run per turn and link (as CLIENT_SLICE_S for a client)
+CORE_FRAME_MAX = 1 << 16  # bigger forwarded commands go to the dispatcher
 
 
 def socket_name(coordinator_pid: int, port: int, index: int) -> str:

@@ -8,22 +8,14 @@ from __future__ import annotations
 
 from rocksdict import WriteBatch
 
+from pikadb.binlog_codec import add_ops
+
 # What a binlog record says it came from, for people and tools: (logical db, argv). The
 # data travels in the record's ops; writes of no command carry a synthetic argv.
 Tag = tuple[int, list[bytes]]
 EXPIRE_TAG: Tag = (0, [b"PEXPIRE-CYCLE"])
 RECLAIM_TAG: Tag = (0, [b"RECLAIM"])
 DBMAP_REPAIR_TAG: Tag = (0, [b"DBMAP-REPAIR"])
-
-
-def add_ops(batch: WriteBatch, items: list) -> None:
-    for k, v in items:
-        if v is None:
-            batch.delete(k)
-        elif type(v) is tuple:
-            batch.delete_range(k, v[0])
-        else:
-            batch.put(k, v)
 
 
 class Ops:
