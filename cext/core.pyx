@@ -34,7 +34,7 @@ from libc.string cimport memcpy
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC, CLOCK_REALTIME
 
 from pikadb._binlog cimport BinlogTail
-from pikadb._keycache cimport CacheEntry, KeyCache
+from pikadb._keycache cimport KeyCache, Rec
 from pikadb._keycodec cimport (coll_meta_of, data_key_of, expire_key_of, meta_key_of, slot_of,
                                string_meta_of)
 from pikadb._resp cimport Parser
@@ -493,7 +493,10 @@ cdef class CommandCore:
     cdef object run_handler
     cdef object count_failure
     cdef object blocking
-    cdef CacheEntry entry     # the cache entry of the key _read() read last (or None)
+    # The cache record of the key _read() read last (NULL: none), valid while its cache's
+    # `frees` count is still rec_frees (no record was freed since).
+    cdef Rec *rec
+    cdef unsigned long long rec_frees
     cdef _Items vsink
     # set-max-intset-entries, hash-max-listpack-entries/-value (the server keeps them set)
     cdef public long long max_intset
@@ -926,20 +929,20 @@ cdef class CommandCore:
         return self.caches[slot % self.nshards]
 
     cdef inline object _read(self, KeyCache cache, bytes mk, bint keep_absent=True):
-        """mk's record; self.entry is its cache entry when the cache has one. keep_absent
-        False: a write follows (see KeyCache.entry)."""
-        cdef CacheEntry e
+        """mk's record; self.rec is its cache record when the cache has one. keep_absent
+        False: a write follows (see KeyCache.read)."""
         if cache.budget and cache.overlay is None:
-            e = cache.entry(mk, keep_absent)
-            self.entry = e if e.atime >= 0 else None
-            return e.value
-        self.entry = None
+            value = cache.read(mk, keep_absent)
+            self.rec = cache.last
+            self.rec_frees = cache.frees
+            return value
+        self.rec = NULL
         return cache.get(mk)
 
     cdef void _touch_read(self, KeyCache cache, bytes mk) except *:
         """An access to the key _read() just read."""
-        if self.entry is not None and not self.access.lfu_enabled:
-            self.entry.atime = self.now
+        if self.rec != NULL and cache.frees == self.rec_frees and not self.access.lfu_enabled:
+            self.rec.atime = self.now
         else:
             self._touch(cache, mk)
 

@@ -10,15 +10,15 @@ costs 1-3 us once the memtable is large, more than the rest of a GET.
 What is kept: records read or written lately, and the absence of keys the command core's
 reads (GET, EXISTS, ...) did not find; the reads that precede writes (Shard.get, the core's
 SET) do not remember an absence (the write that follows records the key). A read after a
-write (GET after SET) is served from memory; a bulk load cycles through the cache. Entries
-are not tracked by the garbage collector (they hold bytes only): a cache of a million
+write (GET after SET) is served from memory; a bulk load cycles through the cache. Records
+are C memory holding bytes only, unseen by the garbage collector: a cache of a million
 records adds nothing to a full collection.
 
 Coherence: the cache holds what RocksDB holds plus the pending group. The shard calls
 written(items) after every successful direct RocksDB write (a command's batch, a master's
 records) with the items it wrote; a range delete clears the cache. A group's items are
 staged (stage()) as the commands run: into the cache itself, so reads see them and the
-write costs one dict store, or (a value too long to cache, no cache at all) into `overlay`,
+write costs one table store, or (a value too long to cache, no cache at all) into `overlay`,
 which is read first. The current generation is not rotated while a group is
 pending, so a staged record cannot be dropped before RocksDB has it. Once the group is in
 RocksDB, committed() ends the staging; a failed group write calls failed(), which empties
@@ -28,46 +28,142 @@ Bounds: two generations, as the access table does. Records go into the current o
 holds half the budget in bytes, it becomes the old one and the old one is dropped. A hit in
 the old generation moves the record to the current one. So the cache holds at most about
 `budget` bytes (keys, values and a fixed per-record overhead), keeps what was used within
-the last half budget of traffic, and costs one dict store per miss or write: no per-record
+the last half budget of traffic, and costs one table store per miss or write: no per-record
 LRU links. Values longer than max_value are not cached (their key is dropped on write).
+
+Layout: an open-addressing table (linear probing) of 16-byte slots, each holding the key's
+hash, its generation and a pointer to a record block that holds the key inline and a
+reference to the value. A hit costs two cache misses (the slot, the block) where a dict of
+entry objects cost five (index, entry, key object, entry object, value), and at -P16 that
+lookup was the largest single cost of a GET or INCR after RocksDB's memtable. A rotation
+sweeps the slots (sequential memory) and rebuilds the table from the survivors.
 """
 
-cimport cython
-from cpython.bytes cimport PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_GetItem, PyDict_SetItem, PyDict_DelItem, PyDict_Contains
+
+from libc.stdint cimport uint32_t
+from libc.stdlib cimport calloc, free, malloc
+from libc.string cimport memcmp, memcpy
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_Contains, PyDict_GetItem, PyDict_SetItem
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
-from cpython.object cimport PyObject
+from cpython.object cimport PyObject, PyObject_Hash
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.tuple cimport PyTuple_GET_ITEM
 
-# What one cached record costs besides its bytes: two bytes objects' headers (33 bytes
-# each), its entry object (32) and a dict slot with its index (~40 bytes), rounded up.
+# What one cached record costs besides its key and value bytes: the record block and its
+# allocator header (~48), two to four table slots (32-64) and the value's bytes header (33).
 DEF RECORD_OVERHEAD = 144
+DEF MIN_SLOTS = 64
 
 
-@cython.no_gc
-cdef class CacheEntry:
-    """A cached record's value (None: known absent) and the last access to it that the
-    command core recorded (unix ms, 0: none, -1: an entry made for a value too long to
-    cache, in no dict). OBJECT IDLETIME reads it beside the access table, so a GET records
-    its access without a second dict."""
+cdef inline Py_ssize_t _size(Rec *rec) noexcept:
+    cdef Py_ssize_t size = rec.klen + RECORD_OVERHEAD
+    if rec.value != NULL:
+        size += PyBytes_GET_SIZE(<object>rec.value)
+    return size
+
+
+cdef inline Py_ssize_t _pow2_at_least(Py_ssize_t n) noexcept:
+    cdef Py_ssize_t c = MIN_SLOTS
+    while c < n:
+        c <<= 1
+    return c
 
 
 cdef class KeyCache:
     # Attributes: see cext/pikadb/_keycache.pxd.
+
+    def __cinit__(self):
+        self.slots = <Slot *>calloc(MIN_SLOTS, sizeof(Slot))
+        if self.slots == NULL:
+            raise MemoryError()
+        self.mask = MIN_SLOTS - 1
 
     def __init__(self, rget, Py_ssize_t budget=0, Py_ssize_t max_value=512):
         self.rget = rget
         self.overlay = None
         self.staging = False
         self.rotate_due = False
-        self.cur = {}
-        self.old = {}
-        self.used = 0
-        self.old_used = 0
         self.budget = budget if budget > 0 else 0
         self.max_value = max_value
         self.hits = 0
         self.misses = 0
+
+    def __dealloc__(self):
+        self._free_all()
+        free(self.slots)
+
+    # ---- the table ----
+
+    cdef Py_ssize_t _find(self, object key, Py_hash_t h) noexcept:
+        """key's slot, or -1 - (the empty slot where it would go)."""
+        cdef uint32_t h32 = <uint32_t>h
+        cdef Py_ssize_t i = h32 & self.mask
+        cdef const char *kp = PyBytes_AS_STRING(key)
+        cdef Py_ssize_t kn = PyBytes_GET_SIZE(key)
+        cdef Slot *s
+        while True:
+            s = &self.slots[i]
+            if s.rec == NULL:
+                return -1 - i
+            if s.hash == h32 and s.rec.klen == kn and memcmp(s.rec.key, kp, kn) == 0:
+                return i
+            i = (i + 1) & self.mask
+
+    cdef void _free_rec(self, Rec *rec) noexcept:
+        Py_XDECREF(rec.value)
+        free(rec)
+        self.frees += 1
+
+    cdef void _free_all(self) noexcept:
+        cdef Py_ssize_t i
+        for i in range(self.mask + 1):
+            if self.slots[i].rec != NULL:
+                self._free_rec(self.slots[i].rec)
+                self.slots[i].rec = NULL
+        self.count = 0
+
+    cdef int _rebuild(self, Py_ssize_t capacity, bint evict_old) except -1:
+        """The table with `capacity` slots; evict_old: without the old generation's records."""
+        cdef Slot *fresh = <Slot *>calloc(capacity, sizeof(Slot))
+        cdef Slot *s
+        cdef Py_ssize_t j, i, mask = capacity - 1
+        if fresh == NULL:
+            raise MemoryError()
+        for j in range(self.mask + 1):
+            s = &self.slots[j]
+            if s.rec == NULL:
+                continue
+            if evict_old and s.gen != self.gen:
+                self._free_rec(s.rec)
+                self.count -= 1
+                continue
+            i = s.hash & mask
+            while fresh[i].rec != NULL:
+                i = (i + 1) & mask
+            fresh[i] = s[0]
+        free(self.slots)
+        self.slots = fresh
+        self.mask = mask
+        return 0
+
+    cdef void _delete_slot(self, Py_ssize_t i) noexcept:
+        """Empty slot i, shifting back the records probed past it (no tombstones)."""
+        cdef Py_ssize_t j = i, k, mask = self.mask
+        while True:
+            j = (j + 1) & mask
+            if self.slots[j].rec == NULL:
+                break
+            k = self.slots[j].hash & mask
+            # The record in j may move to i unless its home k lies cyclically in (i, j].
+            if i <= j:
+                if i < k <= j:
+                    continue
+            elif k > i or k <= j:
+                continue
+            self.slots[i] = self.slots[j]
+            i = j
+        self.slots[i].rec = NULL
 
     # ---- reads ----
 
@@ -84,56 +180,54 @@ cdef class KeyCache:
                 return <object>v
         if self.budget == 0:
             return self.rget(key)
-        return self.entry(key, False).value
+        return self.read(key, False)
 
-    cdef CacheEntry entry(self, bytes key, bint keep_absent=True):
-        """key's entry, read from RocksDB first if needed (the cache must have a budget;
-        the overlay is not looked at: callers check it first). keep_absent False: a key
-        RocksDB does not have is not remembered (a write is about to create it: loading
-        new keys must not fill the cache with records nobody read)."""
-        cdef PyObject *v = PyDict_GetItem(self.cur, key)
-        cdef CacheEntry e
-        if v != NULL:
+    cdef object read(self, bytes key, bint keep_absent=True):
+        """key's record, read from RocksDB first if needed (the cache must have a budget;
+        the overlay is not looked at: callers check it first); `last` is its cache record
+        (NULL: not kept). keep_absent False: a key RocksDB does not have is not remembered
+        (a write is about to create it: loading new keys must not fill the cache with
+        records nobody read)."""
+        cdef Py_ssize_t i = self._find(key, PyObject_Hash(key))
+        cdef Rec *rec
+        if i >= 0:
             self.hits += 1
-            return <CacheEntry>v
-        v = PyDict_GetItem(self.old, key)
-        if v != NULL:
-            self.hits += 1
-            e = <CacheEntry>v
-            self._keep(key, e)
-            return e
+            rec = self.slots[i].rec
+            if self.slots[i].gen != self.gen:
+                self._move_to_current(i)
+            self.last = rec
+            return <object>rec.value if rec.value != NULL else None
         self.misses += 1
         value = self.rget(key)
         if value is None and not keep_absent:
-            e = CacheEntry.__new__(CacheEntry)
-            e.atime = -1  # in no dict
-            return e
-        return self._store(key, value)
+            self.last = NULL
+            return None
+        self.last = self._store(key, value)
+        return value
 
     cpdef bint touch(self, bytes key, long long now):
         """Record an access to a cached key (OBJECT IDLETIME); False if it is not cached."""
-        cdef PyObject *v
+        cdef Py_ssize_t i
         if self.budget == 0:
             return False
-        v = PyDict_GetItem(self.cur, key)
-        if v == NULL:
+        i = self._find(key, PyObject_Hash(key))
+        if i < 0:
             return False
-        (<CacheEntry>v).atime = now
+        self.slots[i].rec.atime = now
         return True
 
     cpdef long long atime(self, bytes key):
-        """The last access recorded in key's entry (0: none)."""
-        cdef PyObject *v = PyDict_GetItem(self.cur, key)
-        if v == NULL:
-            v = PyDict_GetItem(self.old, key)
-        return (<CacheEntry>v).atime if v != NULL else 0
+        """The last access recorded in key's record (0: none)."""
+        cdef Py_ssize_t i = self._find(key, PyObject_Hash(key))
+        return self.slots[i].rec.atime if i >= 0 else 0
 
     cdef list _get_many(self, list keys):
-        cdef Py_ssize_t i, n = PyList_GET_SIZE(keys)
+        cdef Py_ssize_t i, j, n = PyList_GET_SIZE(keys)
         cdef list out = [None] * n
         cdef list miss_at = []
         cdef list miss_keys = []
         cdef PyObject *v
+        cdef Rec *rec
         cdef object k
         for i in range(n):
             k = <object>PyList_GET_ITEM(keys, i)
@@ -143,14 +237,14 @@ cdef class KeyCache:
                     out[i] = <object>v
                     continue
             if self.budget:
-                v = PyDict_GetItem(self.cur, k)
-                if v == NULL:
-                    v = PyDict_GetItem(self.old, k)
-                    if v != NULL:
-                        self._keep(k, <CacheEntry>v)
-                if v != NULL:
+                j = self._find(k, PyObject_Hash(k))
+                if j >= 0:
                     self.hits += 1
-                    out[i] = (<CacheEntry>v).value
+                    rec = self.slots[j].rec
+                    if self.slots[j].gen != self.gen:
+                        self._move_to_current(j)
+                    if rec.value != NULL:
+                        out[i] = <object>rec.value
                     continue
             miss_at.append(i)
             miss_keys.append(k)
@@ -170,7 +264,7 @@ cdef class KeyCache:
             return True
         if self.budget == 0:
             return False
-        return PyDict_Contains(self.cur, key) == 1 or PyDict_Contains(self.old, key) == 1
+        return self._find(key, PyObject_Hash(key)) >= 0
 
     cpdef read_ahead(self, list keys):
         """Records about to be read one after the other (a list's next elements): those not
@@ -196,94 +290,125 @@ cdef class KeyCache:
 
     # ---- what RocksDB now holds ----
 
-    cdef inline Py_ssize_t _size(self, object key, object value):
-        cdef Py_ssize_t size = PyBytes_GET_SIZE(key) + RECORD_OVERHEAD
-        if value is not None:
-            size += PyBytes_GET_SIZE(value)
-        return size
-
-    cdef void _keep(self, object key, CacheEntry e):
-        """A hit in the old generation: the entry (and its access time) moves on into the
+    cdef int _move_to_current(self, Py_ssize_t i) except -1:
+        """A hit in the old generation: the record (and its access time) moves on into the
         current one."""
-        PyDict_SetItem(self.cur, key, e)
-        self._grew(self._size(key, e.value))
+        cdef Py_ssize_t size = _size(self.slots[i].rec)
+        self.slots[i].gen = self.gen
+        self.old_used -= size
+        return self._grew(size)
 
-    cdef CacheEntry _store(self, object key, object value):
-        """The record key now holds value: its entry, updated or new (None: not kept, the
-        value is too long)."""
-        cdef PyObject *before
-        cdef CacheEntry e
-        cdef Py_ssize_t size
+    cdef Rec *_store(self, object key, object value) except? NULL:
+        """The record key now holds value (None: absent): its cache record, updated or new
+        (NULL: not kept, the value is too long)."""
+        cdef Py_hash_t h
+        cdef Py_ssize_t i, before, kn
+        cdef Rec *rec
+        cdef Slot *s
         if value is not None and PyBytes_GET_SIZE(value) > self.max_value:
-            if PyDict_Contains(self.cur, key):
-                PyDict_DelItem(self.cur, key)
-            if PyDict_Contains(self.old, key):
-                PyDict_DelItem(self.old, key)
-            e = CacheEntry.__new__(CacheEntry)
-            e.value = value
-            e.atime = -1  # for the caller only: not in the cache
-            return e
-        before = PyDict_GetItem(self.cur, key)
-        if before != NULL:
+            self._remove(key)
+            return NULL
+        h = PyObject_Hash(key)
+        i = self._find(key, h)
+        if i >= 0:
             # A record replaced in place: only the value's size changes (SET of a hot key
             # must not count its key again on every write, or the cache would rotate, and
             # forget, far sooner than its budget says).
-            e = <CacheEntry>before
-            size = self._size(key, value) - self._size(key, e.value)
-            e.value = value
-            self._grew(size)
-            return e
-        before = PyDict_GetItem(self.old, key)
-        if before != NULL:
-            e = <CacheEntry>before  # keeps its access time
-        else:
-            e = CacheEntry.__new__(CacheEntry)
-        e.value = value
-        PyDict_SetItem(self.cur, key, e)
-        self._grew(self._size(key, value))
-        return e
+            s = &self.slots[i]
+            rec = s.rec
+            before = _size(rec)
+            Py_XDECREF(rec.value)
+            rec.value = NULL
+            if value is not None:
+                Py_INCREF(value)
+                rec.value = <PyObject *>value
+            if s.gen == self.gen:
+                self._grew(_size(rec) - before)
+            else:
+                s.gen = self.gen  # keeps its access time
+                self.old_used -= before
+                self._grew(_size(rec))
+            return rec
+        if (self.count + 1) * 2 > self.mask + 1:
+            self._rebuild((self.mask + 1) * 2, False)
+            i = self._find(key, h)
+        kn = PyBytes_GET_SIZE(key)
+        rec = <Rec *>malloc(sizeof(Rec) + kn)
+        if rec == NULL:
+            raise MemoryError()
+        rec.value = NULL
+        if value is not None:
+            Py_INCREF(value)
+            rec.value = <PyObject *>value
+        rec.atime = 0
+        rec.klen = kn
+        memcpy(rec.key, PyBytes_AS_STRING(key), kn)
+        s = &self.slots[-1 - i]
+        s.rec = rec
+        s.hash = <uint32_t>h
+        s.gen = self.gen
+        self.count += 1
+        self._grew(_size(rec))
+        return rec
 
-    cdef inline void _grew(self, Py_ssize_t size):
+    cdef void _remove(self, object key) noexcept:
+        cdef Py_ssize_t i = self._find(key, PyObject_Hash(key))
+        cdef Rec *rec
+        if i < 0:
+            return
+        rec = self.slots[i].rec
+        if self.slots[i].gen == self.gen:
+            self.used -= _size(rec)
+        else:
+            self.old_used -= _size(rec)
+        self._free_rec(rec)
+        self.count -= 1
+        self._delete_slot(i)
+
+    cdef int _grew(self, Py_ssize_t size) except -1:
         self.used += size
         if self.used * 2 > self.budget:
             if self.staging:
                 self.rotate_due = True
             else:
                 self._rotate()
+        return 0
 
-    cdef void _rotate(self):
-        self.old = self.cur
+    cdef int _rotate(self) except -1:
+        """The current generation becomes the old one; the old one's records are freed."""
+        cdef Py_ssize_t i, keep = 0
+        for i in range(self.mask + 1):
+            if self.slots[i].rec != NULL and self.slots[i].gen == self.gen:
+                keep += 1
+        self._rebuild(_pow2_at_least(keep * 4), True)
+        self.gen += 1
         self.old_used = self.used
-        self.cur = {}
         self.used = 0
         self.rotate_due = False
+        return 0
 
     # ---- a pending group ----
 
     cpdef stage(self, list items):
         """A group's (key, value | None) items, not in RocksDB yet (no range deletes)."""
         cdef Py_ssize_t i, n = PyList_GET_SIZE(items)
-        cdef object item, k, v
+        cdef object item
         self.staging = True
         for i in range(n):
             item = <object>PyList_GET_ITEM(items, i)
-            k = <object>PyTuple_GET_ITEM(item, 0)
-            v = <object>PyTuple_GET_ITEM(item, 1)
-            self.stage_one(k, v)
+            self.stage_one(<object>PyTuple_GET_ITEM(item, 0), <object>PyTuple_GET_ITEM(item, 1))
 
-    cdef void stage_one(self, object k, object v):
+    cdef int stage_one(self, object k, object v) except -1:
         if (self.budget and (v is None or PyBytes_GET_SIZE(v) <= self.max_value)
                 and (self.overlay is None or not PyDict_Contains(self.overlay, k))):
             self._store(k, v)
-            return
+            return 0
         if self.overlay is None:
             self.overlay = {}
         PyDict_SetItem(self.overlay, k, v)
         if self.budget:  # an older, cached value of k must not outlive the group
-            if PyDict_Contains(self.cur, k):
-                PyDict_DelItem(self.cur, k)
-            if PyDict_Contains(self.old, k):
-                PyDict_DelItem(self.old, k)
+            self._remove(k)
+        return 0
 
     cpdef committed(self):
         """The staged group is in RocksDB."""
@@ -322,7 +447,7 @@ cdef class KeyCache:
         if self.budget:
             self._written(items, True)
 
-    cdef void _written(self, list items, bint cached_only) except *:
+    cdef int _written(self, list items, bint cached_only) except -1:
         cdef Py_ssize_t i
         cdef object item, k, v
         for i in range(PyList_GET_SIZE(items)):
@@ -332,15 +457,23 @@ cdef class KeyCache:
                 self.clear()  # a range delete
                 continue
             k = <object>PyTuple_GET_ITEM(item, 0)
-            if not cached_only or PyDict_Contains(self.cur, k) or PyDict_Contains(self.old, k):
+            if not cached_only or self._find(k, PyObject_Hash(k)) >= 0:
                 self._store(k, v)
+        return 0
 
     cpdef clear(self):
-        self.cur = {}
-        self.old = {}
+        cdef Slot *fresh
+        self._free_all()
+        if self.mask + 1 > MIN_SLOTS:
+            fresh = <Slot *>calloc(MIN_SLOTS, sizeof(Slot))
+            if fresh != NULL:
+                free(self.slots)
+                self.slots = fresh
+                self.mask = MIN_SLOTS - 1
         self.used = 0
         self.old_used = 0
         self.rotate_due = False
+        self.last = NULL
 
     def resize(self, Py_ssize_t budget):
         self.budget = budget if budget > 0 else 0
@@ -350,18 +483,18 @@ cdef class KeyCache:
 
     def entry_of(self, bytes key):
         """(value, access time) of a cached key, None if it is not cached (tests)."""
-        cdef PyObject *v = PyDict_GetItem(self.cur, key)
-        if v == NULL:
-            v = PyDict_GetItem(self.old, key)
-        if v == NULL:
+        cdef Py_ssize_t i = self._find(key, PyObject_Hash(key))
+        cdef Rec *rec
+        if i < 0:
             return None
-        return ((<CacheEntry>v).value, (<CacheEntry>v).atime)
+        rec = self.slots[i].rec
+        return (<object>rec.value if rec.value != NULL else None, rec.atime)
 
     @property
     def records(self):
-        return len(self.cur) + len(self.old)
+        return self.count
 
     @property
     def used_bytes(self):
-        """Estimated bytes held (both generations; a record in both counts twice)."""
+        """Estimated bytes held (both generations)."""
         return self.used + self.old_used
