@@ -220,3 +220,31 @@ def test_idle_time_is_the_later_of_cache_entry_and_access_table(cached, now):
     assert db.idle_ms(b"k", now + 5000) == 5000
     assert cache.touch(mk, now + 4000)  # what the core records
     assert db.idle_ms(b"k", now + 5000) == 1000
+
+
+@pytest.mark.parametrize("budget", [2048, 1 << 20])
+def test_random_writes_and_drops_never_disagree_with_the_store(budget):
+    """The table's probing, growth, deletions (values too long to keep) and rotations,
+    driven at random: every read answers what the store holds."""
+    import random
+
+    rnd = random.Random(7)
+    store = FakeStore()
+    cache = KeyCache(store.get, budget, max_value=16)
+    keys = [b"k%d" % i for i in range(300)]
+    for step in range(20_000):
+        k = rnd.choice(keys)
+        roll = rnd.random()
+        if roll < 0.3:
+            v = None if rnd.random() < 0.2 else b"x" * rnd.randrange(0, 24)
+            if v is None:
+                store.data.pop(k, None)
+            else:
+                store.data[k] = v
+            cache.written([(k, v)])
+        elif roll < 0.35:
+            batch = rnd.sample(keys, 20)
+            assert cache(batch) == [store.data.get(b) for b in batch]
+        else:
+            assert cache(k) == store.data.get(k), step
+    assert cache.used_bytes <= max(budget, 2048) + 200
