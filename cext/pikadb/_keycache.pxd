@@ -29,6 +29,9 @@ cdef class KeyCache:
     cdef uint32_t gen          # the current generation; the old one is gen - 1
     cdef Py_ssize_t used       # bytes of the current generation
     cdef Py_ssize_t old_used   # bytes of the old one
+    cdef Py_ssize_t dead_used  # bytes of the dropped one not freed yet
+    cdef bint sweeping         # the dropped generation's records are being freed
+    cdef Py_ssize_t sweep_at   # the next slot the sweep looks at
     cdef public Py_ssize_t budget
     cdef public Py_ssize_t max_value
     cdef public unsigned long long hits
@@ -49,7 +52,10 @@ cdef class KeyCache:
     cdef Py_ssize_t _find(self, object key, Py_hash_t h) noexcept
     cdef void _free_rec(self, Rec *rec) noexcept
     cdef void _free_all(self) noexcept
-    cdef int _rebuild(self, Py_ssize_t capacity, bint evict_old) except -1
+    cdef bint _dead(self, uint32_t gen) noexcept
+    cdef void _drop_slot(self, Py_ssize_t i) noexcept
+    cdef void _sweep(self, Py_ssize_t steps) noexcept
+    cdef int _rebuild(self, Py_ssize_t capacity) except -1
     cdef void _delete_slot(self, Py_ssize_t i) noexcept
     cdef int _move_to_current(self, Py_ssize_t i) except -1
     cdef Rec *_store(self, object key, object value) except? NULL
