@@ -31,6 +31,7 @@ import zlib
 
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdio cimport snprintf
 from libc.string cimport memcpy, memcmp
 from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
 
@@ -89,6 +90,9 @@ cdef uint32_t _checksum(object owner, const unsigned char *p, Py_ssize_t start, 
         return <uint32_t>_zlib_crc32(memoryview(owner)[start:start + n])
     return <uint32_t>crc32(0, p, <size_t>n)
 
+
+# dispatch.BINLOG_ARG_MAX: a record's arguments longer than this are shortened.
+DEF ARG_MAX = 128
 
 MAGIC = b"PKB1"
 HEADER_SIZE = 12  # magic, length, crc
@@ -202,24 +206,11 @@ cdef inline char *_put_bytes(char *p, object b) noexcept:
     return p + 4 + n
 
 
-cpdef bytes encode_record(
-    uint64_t term,
-    uint64_t timestamp,
-    uint64_t id,
-    uint64_t offset,
-    int db,
-    list argv,
-    list ops,
-):
-    """The encoded record (see the module docstring)."""
-    cdef Py_ssize_t n = _FIXED
-    cdef Py_ssize_t i, nargs = PyList_GET_SIZE(argv), nops = PyList_GET_SIZE(ops)
+cdef Py_ssize_t _ops_size(list ops) except -1:
+    """Encoded bytes of ops (checked: (key, value | None | (end,)) tuples)."""
+    cdef Py_ssize_t i, n = 4
     cdef object item, k, v
-    if db < 0 or db > 0xFFFF:
-        raise ValueError("db must fit in a u16")
-    for i in range(nargs):
-        n += 4 + _blen(<object>PyList_GET_ITEM(argv, i))
-    for i in range(nops):
+    for i in range(PyList_GET_SIZE(ops)):
         item = <object>PyList_GET_ITEM(ops, i)
         if type(item) is not tuple or PyTuple_GET_SIZE(item) != 2:
             raise TypeError("an op is a (key, value | None | (end,)) tuple")
@@ -234,22 +225,12 @@ cpdef bytes encode_record(
             n += 4 + _blen(<object>PyTuple_GET_ITEM(v, 0))
         else:
             n += 4 + _blen(v)
-    if n > _MAX_LEN:
-        raise ValueError("binlog record larger than 4 GiB")
-    out = PyBytes_FromStringAndSize(NULL, n)
-    cdef char *base = PyBytes_AS_STRING(out)
-    cdef char *p = base
-    memcpy(p, b"PKB1", 4)
-    _put_u32(p + 4, <uint32_t>n)
-    _put_u64(p + 12, term)
-    _put_u64(p + 20, timestamp)
-    _put_u64(p + 28, id)
-    _put_u64(p + 36, offset)
-    _put_u16(p + 44, <uint16_t>db)
-    _put_u32(p + 46, <uint32_t>nargs)
-    p += 50
-    for i in range(nargs):
-        p = _put_bytes(p, <object>PyList_GET_ITEM(argv, i))
+    return n
+
+
+cdef char *_put_ops(char *p, list ops):
+    cdef Py_ssize_t i, nops = PyList_GET_SIZE(ops)
+    cdef object item, k, v
     _put_u32(p, <uint32_t>nops)
     p += 4
     for i in range(nops):
@@ -267,7 +248,91 @@ cpdef bytes encode_record(
             p[0] = OP_PUT
             p = _put_bytes(p + 1, k)
             p = _put_bytes(p, v)
+    return p
+
+
+cdef bytes _record_start(Py_ssize_t n, uint64_t term, uint64_t timestamp, uint64_t id,
+                         uint64_t offset, int db, Py_ssize_t nargs, char **at):
+    """A record of n bytes with its fixed fields filled; at: where its arguments go."""
+    if db < 0 or db > 0xFFFF:
+        raise ValueError("db must fit in a u16")
+    if n > _MAX_LEN:
+        raise ValueError("binlog record larger than 4 GiB")
+    out = PyBytes_FromStringAndSize(NULL, n)
+    cdef char *p = PyBytes_AS_STRING(out)
+    memcpy(p, b"PKB1", 4)
+    _put_u32(p + 4, <uint32_t>n)
+    _put_u64(p + 12, term)
+    _put_u64(p + 20, timestamp)
+    _put_u64(p + 28, id)
+    _put_u64(p + 36, offset)
+    _put_u16(p + 44, <uint16_t>db)
+    _put_u32(p + 46, <uint32_t>nargs)
+    at[0] = p + 50
+    return out
+
+
+cdef inline void _seal(bytes out):
+    cdef char *base = PyBytes_AS_STRING(out)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(out)
     _put_u32(base + 8, _checksum(out, <const unsigned char *>(base + _HDR), _HDR, n - _HDR))
+
+
+cpdef bytes encode_record(
+    uint64_t term,
+    uint64_t timestamp,
+    uint64_t id,
+    uint64_t offset,
+    int db,
+    list argv,
+    list ops,
+):
+    """The encoded record (see the module docstring)."""
+    cdef Py_ssize_t n = _FIXED - 4
+    cdef Py_ssize_t i, nargs = PyList_GET_SIZE(argv)
+    cdef char *p
+    for i in range(nargs):
+        n += 4 + _blen(<object>PyList_GET_ITEM(argv, i))
+    n += _ops_size(ops)
+    out = _record_start(n, term, timestamp, id, offset, db, nargs, &p)
+    for i in range(nargs):
+        p = _put_bytes(p, <object>PyList_GET_ITEM(argv, i))
+    _put_ops(p, ops)
+    _seal(out)
+    return out
+
+
+cdef bytes encode_record_args(uint64_t term, uint64_t timestamp, uint64_t id,
+                              uint64_t offset, int db, const RawArg *args,
+                              Py_ssize_t nargs, list ops):
+    """encode_record with the command's arguments as (pointer, length) pairs (the command
+    core's parse, no bytes object per argument); arguments longer than ARG_MAX bytes are
+    shortened as SLOWLOG shortens them (dispatch.shorten_args)."""
+    cdef Py_ssize_t n = _FIXED - 4, i, an
+    cdef char *p
+    cdef char more[48]
+    cdef int mn
+    for i in range(nargs):
+        an = args[i].n
+        if an > ARG_MAX:
+            an = ARG_MAX + snprintf(more, sizeof(more), b"... (%zd more bytes)", an - ARG_MAX)
+        n += 4 + an
+    n += _ops_size(ops)
+    out = _record_start(n, term, timestamp, id, offset, db, nargs, &p)
+    for i in range(nargs):
+        an = args[i].n
+        if an <= ARG_MAX:
+            _put_u32(p, <uint32_t>an)
+            memcpy(p + 4, args[i].p, an)
+            p += 4 + an
+        else:
+            mn = snprintf(more, sizeof(more), b"... (%zd more bytes)", an - ARG_MAX)
+            _put_u32(p, <uint32_t>(ARG_MAX + mn))
+            memcpy(p + 4, args[i].p, ARG_MAX)
+            memcpy(p + 4 + ARG_MAX, more, mn)
+            p += 4 + ARG_MAX + mn
+    _put_ops(p, ops)
+    _seal(out)
     return out
 
 
@@ -460,20 +525,58 @@ cdef class BinlogTail:
         """Encode the record of one command's ops with the next id; append() writes it."""
         cdef timespec ts
         clock_gettime(CLOCK_REALTIME, &ts)
-        data = encode_record(self.term, <uint64_t>ts.tv_sec * 1000 + ts.tv_nsec // 1000000,
-                             self.last_id + 1, self.offset, db, argv, ops)
+        self._staged_one(encode_record(
+            self.term, <uint64_t>ts.tv_sec * 1000 + ts.tv_nsec // 1000000, self.last_id + 1,
+            self.offset, db, argv, ops))
+
+    cpdef stage_group(self, int db, list argv, list ops, object group, KeyCache cache):
+        """One command's ops joining the shard's pending group: its record staged, its ops
+        into group (a rocksdict WriteBatch) and staged in cache (Shard.commit_items)."""
+        self.stage(db, argv, ops)
+        self._group_ops(group, ops)
+        cache.stage(ops)
+
+    cdef int stage_group_args(self, int db, const RawArg *args, Py_ssize_t nargs, list ops,
+                              object group, KeyCache cache) except -1:
+        """stage_group for the command core: the arguments as it parsed them."""
+        cdef timespec ts
+        clock_gettime(CLOCK_REALTIME, &ts)
+        self._staged_one(encode_record_args(
+            self.term, <uint64_t>ts.tv_sec * 1000 + ts.tv_nsec // 1000000, self.last_id + 1,
+            self.offset, db, args, nargs, ops))
+        self._group_ops(group, ops)
+        cache.stage(ops)
+        return 0
+
+    cdef void _staged_one(self, bytes data) except *:
         self._pending_term = self.term
         self._staged.append(data)
         self.last_id += 1
         self.offset += PyBytes_GET_SIZE(data)
 
-    cpdef stage_group(self, int db, list argv, list ops, object group, KeyCache cache):
-        """One command's ops joining the shard's pending group: its record staged, its ops
-        into group (a rocksdict WriteBatch) and staged in cache (Shard.commit_items, and the
-        command core straight from C)."""
-        self.stage(db, argv, ops)
-        add_ops(group, ops)
-        cache.stage(ops)
+    cdef int _group_ops(self, object group, list ops) except -1:
+        """add_ops into the turn's group, with its put/delete looked up once per group (a
+        group takes every command of the turn; add_ops looks them up per op)."""
+        cdef Py_ssize_t i
+        if group is not self._group:
+            self._group = group
+            self._group_put = group.put
+            self._group_delete = group.delete
+        for i in range(PyList_GET_SIZE(ops)):
+            item = <object>PyList_GET_ITEM(ops, i)
+            k = <object>PyTuple_GET_ITEM(item, 0)
+            v = <object>PyTuple_GET_ITEM(item, 1)
+            if v is None:
+                self._group_delete(k)
+            elif type(v) is tuple:
+                group.delete_range(k, <object>PyTuple_GET_ITEM(v, 0))
+            else:
+                self._group_put(k, v)
+        return 0
+
+    cpdef group_written(self):
+        """The group is written (or failed): let go of it."""
+        self._group = self._group_put = self._group_delete = None
 
     cpdef Py_ssize_t stage_received(self, bytes data, object batch, list ops,
                                     list special) except -1:

@@ -33,7 +33,7 @@ from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.string cimport memcpy
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC, CLOCK_REALTIME
 
-from pikadb._binlog cimport BinlogTail
+from pikadb._binlog cimport BinlogTail, RawArg
 from pikadb._keycache cimport KeyCache, Rec
 from pikadb._keycodec cimport (coll_meta_of, data_key_of, expire_key_of, meta_key_of, slot_of,
                                string_meta_of)
@@ -137,9 +137,8 @@ AGAIN = 1     # stopped at MAX_RUN, or a write signalled a watched key: call run
 cdef type TUPLE = tuple
 
 
-cdef struct Arg:
-    const char *p
-    Py_ssize_t n
+# An argument: bytes in the input buffer (the binlog encodes a record straight from these).
+ctypedef RawArg Arg
 
 
 # ---- small parsers ----
@@ -1624,7 +1623,8 @@ cdef class CommandCore:
             shard.commit_items(items, (self.dbindex, self._argv()))
             return
         binlog = shard.binlog
-        binlog.stage_group(self.dbindex, self._argv(), items, group, <KeyCache>shard.cache)
+        binlog.stage_group_args(self.dbindex, self.args, self.nargs, items,
+                                group, <KeyCache>shard.cache)
 
     cdef Py_ssize_t _slot_index(self):
         if self.nshards == 1:

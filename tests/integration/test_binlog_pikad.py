@@ -11,6 +11,7 @@ import time
 import pytest
 
 from helpers.raw import ConnectionClosed, RawConnection, ReplyTimeout
+from pikadb.server.dispatch import shorten_args
 from pikadb.storage.binlog import ShardBinlog
 
 pytestmark = pytest.mark.pikad_only
@@ -127,6 +128,27 @@ def test_info_fields_and_ids_continue_after_restart(pikad_factory):
         "binlog-keep-segments": "10",
         "binlog-max-size": "1073741824",
     }
+
+
+def test_records_carry_the_commands_with_long_arguments_shortened(pikad_factory):
+    """A record's argv is the command as sent, arguments past 128 bytes cut as SLOWLOG
+    cuts them, whichever path ran it (the command core encodes from its parse)."""
+    server = pikad_factory(shards=1)
+    c = server.client()
+    long_value = b"v" * 300
+    sent = [
+        [b"SET", b"k", b"short"],
+        [b"SET", b"k" * 200, long_value],
+        [b"INCRBY", b"n", b"5"],
+        [b"RPUSH", b"list", b"a", long_value],
+        [b"HSET", b"h", b"f", b"x" * 129],
+        [b"ZADD", b"z", b"1.5", b"m"],
+    ]
+    for argv in sent:
+        c.execute_command(*argv)
+    server.stop()
+    records = [r.argv for r in _binlog_records(server, 1)[0] if r.argv[:1] != [b"DBMAP"]]
+    assert records[-len(sent) :] == [shorten_args(argv) for argv in sent]
 
 
 def test_segments_rotate_and_the_cron_purges(pikad_factory):

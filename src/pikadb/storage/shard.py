@@ -360,6 +360,7 @@ class Shard:
         if group is None:
             return
         self._group = None
+        self.binlog.group_written()
         try:
             self._write(group)
         except StorageFullError:
