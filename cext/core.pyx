@@ -442,6 +442,9 @@ cdef class CommandCore:
     cdef object stats
     cdef object syncmode
     cdef object access
+    cdef bint lfu             # access.lfu_enabled, read once per turn (CONFIG SET syncs)
+    cdef dict watched         # engine.watched (one dict for the engine's life)
+    cdef bint wrote           # the run wrote: the client's woff is set once at its end
     cdef object encode_counters
     cdef object counters_key
     cdef object shorten
@@ -577,6 +580,7 @@ cdef class CommandCore:
             self._attach(engine)
         self.writes_ok = not (syncmode.quorum_check or (syncmode.sync and not syncmode.degraded))
         self.auth_needed = bool(server.requirepass)
+        self.lfu = self.access.lfu_enabled
         self.slow_us = server.slowlog_threshold_us
         self.lat_ms = server.latency.threshold_ms
         self.stale = False
@@ -586,6 +590,7 @@ cdef class CommandCore:
         self.engine = engine
         self.swaps = engine.swaps
         self.access = engine.access
+        self.watched = engine.watched
         self.slot_shards = list(engine.slot_shards)
         self.nshards = len(self.slot_shards)
         self.caches = engine.slot_caches()
@@ -749,6 +754,9 @@ cdef class CommandCore:
                 break
         else:
             r = R_AGAIN
+        if self.wrote:
+            c.woff = self.latest
+            self.wrote = False
         if count:
             parser.consumed(pos)
             PyList_Append(out, self.out.take())
@@ -940,7 +948,7 @@ cdef class CommandCore:
 
     cdef void _touch_read(self, KeyCache cache, bytes mk) except *:
         """An access to the key _read() just read."""
-        if self.rec != NULL and cache.frees == self.rec_frees and not self.access.lfu_enabled:
+        if self.rec != NULL and cache.frees == self.rec_frees and not self.lfu:
             self.rec.atime = self.now
         else:
             self._touch(cache, mk)
@@ -948,12 +956,12 @@ cdef class CommandCore:
     cdef void _touch(self, KeyCache cache, bytes mk) except *:
         """An access (OBJECT IDLETIME, LFU): in the key's cache entry, else (LFU, key not
         cached) in the access table."""
-        access = self.access
-        if access.lfu_enabled:
-            access.touch(mk, self.now)
+        if self.lfu:
+            self.access.touch(mk, self.now)
             return
         if cache is not None and cache.touch(mk, self.now):
             return
+        access = self.access
         cur = access._cur
         PyDict_SetItem(cur, mk, self.now_obj)
         if len(cur) > access.capacity >> 1:
@@ -1267,17 +1275,17 @@ cdef class CommandCore:
         self._commit(shard, items)
         if new is not None:
             shard.counters[pdb] = new
-        if old_at < 0:
-            access = self.access
-            if access.lfu_enabled:
-                access.created(mk, self.now)
-            else:
-                self._touch(cache, mk)
+        if old_at < 0 and self.lfu:
+            self.access.created(mk, self.now)
         else:
             self._touch(cache, mk)
-        self.c.woff = self.latest
-        watched = self.engine.watched
-        if watched and mk in watched:
+        self._modified(mk)
+
+    cdef inline void _modified(self, bytes mk) except *:
+        """After a write of key mk: the client wrote (its woff, at the run's end); WATCHers
+        of mk see it changed."""
+        self.wrote = True
+        if self.watched and mk in self.watched:
             self.engine.on_modified(mk)
             self.signalled = True
 
@@ -1344,16 +1352,11 @@ cdef class CommandCore:
         self._commit(shard, items)
         if new is not None:
             shard.counters[pdb] = new
-        access = self.access
-        if keys > 0 and access.lfu_enabled:
-            access.created(mk, self.now)
+        if keys > 0 and self.lfu:
+            self.access.created(mk, self.now)
         else:
             self._touch(cache, mk)
-        self.c.woff = self.latest
-        watched = self.engine.watched
-        if watched and mk in watched:
-            self.engine.on_modified(mk)
-            self.signalled = True
+        self._modified(mk)
 
     cdef bint _count_of(self, int want) except -1:
         """LLEN / SCARD / HLEN."""
