@@ -496,17 +496,23 @@ cdef inline void _skip(const uint8_t *p, Py_ssize_t *q, Py_ssize_t end, Py_ssize
 cpdef add_ops(object batch, list ops):
     """ops (shard.Ops.items form) into batch, a rocksdict WriteBatch: put, delete,
     delete_range. Every writer's batch is filled here (storage/ops.py re-exports it)."""
+    _fill(batch, batch.put, batch.delete, ops)
+
+
+cdef int _fill(object batch, object put, object delete, list ops) except -1:
+    """add_ops with batch's put and delete already bound (a group binds them once)."""
     cdef Py_ssize_t i
     for i in range(PyList_GET_SIZE(ops)):
         item = <object>PyList_GET_ITEM(ops, i)
         k = <object>PyTuple_GET_ITEM(item, 0)
         v = <object>PyTuple_GET_ITEM(item, 1)
         if v is None:
-            batch.delete(k)
+            delete(k)
         elif type(v) is tuple:
             batch.delete_range(k, <object>PyTuple_GET_ITEM(v, 0))
         else:
-            batch.put(k, v)
+            put(k, v)
+    return 0
 
 
 cdef class BinlogTail:
@@ -557,22 +563,11 @@ cdef class BinlogTail:
     cdef int _group_ops(self, object group, list ops) except -1:
         """add_ops into the turn's group, with its put/delete looked up once per group (a
         group takes every command of the turn; add_ops looks them up per op)."""
-        cdef Py_ssize_t i
         if group is not self._group:
             self._group = group
             self._group_put = group.put
             self._group_delete = group.delete
-        for i in range(PyList_GET_SIZE(ops)):
-            item = <object>PyList_GET_ITEM(ops, i)
-            k = <object>PyTuple_GET_ITEM(item, 0)
-            v = <object>PyTuple_GET_ITEM(item, 1)
-            if v is None:
-                self._group_delete(k)
-            elif type(v) is tuple:
-                group.delete_range(k, <object>PyTuple_GET_ITEM(v, 0))
-            else:
-                self._group_put(k, v)
-        return 0
+        return _fill(group, self._group_put, self._group_delete, ops)
 
     cpdef group_written(self):
         """The group is written (or failed): let go of it."""
